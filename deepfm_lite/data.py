@@ -1,0 +1,237 @@
+"""Field encoding: from a pandas DataFrame to the ``ids`` / ``values`` tensors the models read.
+
+A :class:`Schema` knows each field's name, kind, vocabulary and reserved ids. It is fitted on
+the training split only and then turns any split into :class:`EncodedData`.
+
+Id layout of one field (field-local ids; the models add per-field offsets):
+
+* categorical: ``0`` = out of vocabulary (unseen at fit time, or seen fewer than ``min_count``
+  times), ``1`` = missing value, ``2 ...`` = the vocabulary in order of first appearance in the
+  training split sorted by value. The value ``x`` is always 1.
+* numeric: ``0`` = present, with ``x`` = the number standardised by the training mean and
+  standard deviation and clipped to [-5, 5]; ``1`` = missing (NaN), with ``x = 1``, so a missing
+  number gets a vector of its own instead of silently becoming the mean.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+OOV_ID = 0
+MISSING_ID = 1
+NUMERIC_CLIP = 5.0
+
+
+@dataclass
+class FieldSpec:
+    """One field of the schema."""
+
+    name: str
+    kind: str  # "categorical" or "numeric"
+    vocabulary: list[str] = field(default_factory=list)  # categorical only
+    mean: float = 0.0  # numeric only
+    std: float = 1.0  # numeric only
+
+    @property
+    def size(self) -> int:
+        """Rows this field takes in the shared embedding table."""
+        return len(self.vocabulary) + 2 if self.kind == "categorical" else 2
+
+    @property
+    def oov_id(self) -> int:
+        return OOV_ID
+
+    @property
+    def missing_id(self) -> int:
+        return MISSING_ID
+
+
+@dataclass
+class EncodedData:
+    """Encoded rows: ``ids`` and ``values`` of shape ``[rows, fields]``, ``labels`` ``[rows]``.
+
+    ``p_true`` holds the true click probability when the data came from a generator.
+    """
+
+    ids: torch.Tensor
+    values: torch.Tensor
+    labels: torch.Tensor | None = None
+    p_true: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+    def subset(self, index) -> EncodedData:
+        """Rows selected by a slice, boolean mask or integer index."""
+        index_t = torch.as_tensor(index) if not isinstance(index, slice) else index
+        p_true = None if self.p_true is None else self.p_true[
+            index if isinstance(index, slice) else np.asarray(index)]
+        labels = None if self.labels is None else self.labels[index_t]
+        return EncodedData(self.ids[index_t], self.values[index_t], labels, p_true)
+
+    def to(self, device: torch.device | str) -> EncodedData:
+        labels = None if self.labels is None else self.labels.to(device)
+        return EncodedData(self.ids.to(device), self.values.to(device), labels, self.p_true)
+
+
+def _category_keys(series: pd.Series) -> pd.Series:
+    """Categories as strings; integral floats written without '.0' so 3 and 3.0 agree."""
+    if pd.api.types.is_float_dtype(series):
+        present = series.dropna()
+        if len(present) and np.all(np.mod(present.to_numpy(), 1) == 0):
+            series = series.astype("Int64")
+    return series.astype("string")
+
+
+def _numeric_column(df: pd.DataFrame, name: str) -> np.ndarray:
+    column = df[name]
+    converted = pd.to_numeric(column, errors="coerce")
+    bad = converted.isna() & column.notna()
+    if bad.any():
+        row = bad.to_numpy().nonzero()[0][0]
+        raise ValueError(f"numeric field {name!r} holds a non-number {column.iloc[row]!r} "
+                         f"at row {row}")
+    return converted.to_numpy(dtype=np.float64)
+
+
+class Schema:
+    """The fields of a data set and how to encode them (fitted on training data only)."""
+
+    def __init__(self, fields: Sequence[FieldSpec], label: str | None):
+        self.fields = list(fields)
+        self.label = label
+
+    # ---- fitting -------------------------------------------------------------------------
+    @classmethod
+    def fit(cls, df: pd.DataFrame, categorical: Sequence[str] = (), numeric: Sequence[str] = (),
+            label: str | None = None, min_count: int = 1) -> Schema:
+        """Learn vocabularies (categories seen at least ``min_count`` times) and numeric scales."""
+        if min_count < 1:
+            raise ValueError(f"min_count must be >= 1, got {min_count}")
+        overlap = set(categorical) & set(numeric)
+        if overlap:
+            raise ValueError(f"fields listed as both categorical and numeric: {sorted(overlap)}")
+        if not categorical and not numeric:
+            raise ValueError("a schema needs at least one categorical or numeric field")
+        _require_columns(df, [*categorical, *numeric, *([label] if label else [])])
+        specs = []
+        for name in categorical:
+            counts = _category_keys(df[name]).value_counts(dropna=True)
+            kept = sorted(counts.index[counts.to_numpy() >= min_count].tolist())
+            specs.append(FieldSpec(name, "categorical", vocabulary=[str(v) for v in kept]))
+        for name in numeric:
+            column = _numeric_column(df, name)
+            present = column[~np.isnan(column)]
+            mean = float(present.mean()) if present.size else 0.0
+            std = float(present.std()) if present.size > 1 else 1.0
+            specs.append(FieldSpec(name, "numeric", mean=mean, std=std if std > 0 else 1.0))
+        order = {name: i for i, name in enumerate(df.columns)}
+        specs.sort(key=lambda spec: order[spec.name])  # keep the frame's column order
+        return cls(specs, label)
+
+    # ---- facts ---------------------------------------------------------------------------
+    @property
+    def field_names(self) -> list[str]:
+        return [spec.name for spec in self.fields]
+
+    @property
+    def field_dims(self) -> list[int]:
+        """Rows of the shared embedding table per field (pass this to a model)."""
+        return [spec.size for spec in self.fields]
+
+    def __getitem__(self, name: str) -> FieldSpec:
+        for spec in self.fields:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"no field named {name!r}; fields are {self.field_names}")
+
+    def __repr__(self) -> str:
+        parts = [f"{s.name}:{'cat' if s.kind == 'categorical' else 'num'}[{s.size}]"
+                 for s in self.fields]
+        return f"Schema(label={self.label!r}, fields=[{', '.join(parts)}])"
+
+    # ---- encoding ------------------------------------------------------------------------
+    def transform(self, df: pd.DataFrame, require_label: bool = True) -> EncodedData:
+        """Encode ``df``; unseen categories become the field's OOV id, never an index error."""
+        needed = self.field_names + ([self.label] if self.label and require_label else [])
+        _require_columns(df, needed)
+        n = len(df)
+        ids = np.zeros((n, len(self.fields)), dtype=np.int64)
+        values = np.ones((n, len(self.fields)), dtype=np.float32)
+        for j, spec in enumerate(self.fields):
+            if spec.kind == "categorical":
+                keys = _category_keys(df[spec.name])
+                codes = pd.Categorical(keys, categories=spec.vocabulary).codes.astype(np.int64)
+                ids[:, j] = np.where(codes >= 0, codes + 2, OOV_ID)
+                ids[keys.isna().to_numpy(), j] = MISSING_ID
+            else:
+                column = _numeric_column(df, spec.name)
+                missing = np.isnan(column)
+                scaled = np.clip((column - spec.mean) / spec.std, -NUMERIC_CLIP, NUMERIC_CLIP)
+                ids[:, j] = np.where(missing, MISSING_ID, 0)
+                values[:, j] = np.where(missing, 1.0, scaled)
+        labels = None
+        if self.label and self.label in df.columns:
+            labels = torch.from_numpy(_label_column(df, self.label))
+        p_true = df["p_true"].to_numpy(dtype=np.float64) if "p_true" in df.columns else None
+        return EncodedData(torch.from_numpy(ids), torch.from_numpy(values), labels, p_true)
+
+    # ---- saving --------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {"label": self.label,
+                "fields": [{"name": s.name, "kind": s.kind, "vocabulary": list(s.vocabulary),
+                            "mean": s.mean, "std": s.std} for s in self.fields]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Schema:
+        try:
+            fields = [FieldSpec(f["name"], f["kind"], list(f["vocabulary"]), float(f["mean"]),
+                                float(f["std"])) for f in data["fields"]]
+            return cls(fields, data["label"])
+        except (KeyError, TypeError) as error:
+            raise ValueError(f"not a deepfm_lite schema: missing {error}") from error
+
+
+def _require_columns(df: pd.DataFrame, names: Sequence[str]) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
+    missing = [name for name in names if name not in df.columns]
+    if missing:
+        raise ValueError(f"column(s) {missing} not found in the data; it has {list(df.columns)}")
+
+
+def _label_column(df: pd.DataFrame, label: str) -> np.ndarray:
+    column = pd.to_numeric(df[label], errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~((column == 0) | (column == 1))
+    if bad.any():
+        row = int(bad.nonzero()[0][0])
+        raise ValueError(f"label {label!r} must be 0 or 1; row {row} holds {df[label].iloc[row]!r}")
+    return column.astype(np.float32)
+
+
+def criteo_integer_to_category(values: pd.Series) -> pd.Series:
+    """The Criteo_x4 recipe for an integer field: ``v > 2 -> floor(ln(v)^2)``, else ``v``.
+
+    Missing stays missing (it gets the field's own missing id when encoded).
+    """
+    numbers = pd.to_numeric(values, errors="raise").to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bucketed = np.where(numbers > 2, np.floor(np.log(numbers) ** 2), numbers)
+    out = pd.Series(bucketed, index=values.index).astype("Int64").astype("string")
+    return out
+
+
+def split_frame(df: pd.DataFrame, fractions: Sequence[float] = (0.8, 0.1, 0.1),
+                seed: int = 0) -> tuple[pd.DataFrame, ...]:
+    """Shuffle rows with ``seed`` and cut them into train / validation / test parts."""
+    if len(fractions) < 2 or any(f <= 0 for f in fractions) or not math.isclose(sum(fractions), 1):
+        raise ValueError(f"fractions must be >= 2 positive numbers summing to 1, got {fractions}")
+    order = np.random.default_rng(seed).permutation(len(df))
+    bounds = np.round(np.cumsum(fractions)[:-1] * len(df)).astype(int)
+    return tuple(df.iloc[part].reset_index(drop=True) for part in np.split(order, bounds))

@@ -1,0 +1,139 @@
+"""The building blocks the models are made of, one idea each.
+
+Inputs everywhere are two tensors of shape ``[batch, fields]``:
+
+* ``ids``: the field-local index of each field's active feature (a category's id, or 0 for a
+  numeric field), and
+* ``values``: the feature's value ``x_i`` (1.0 for a category, the scaled number for a numeric
+  field).
+
+This is the paper's field-wise sparse input (Section 2): exactly one active feature per field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+
+
+def field_offsets(field_dims: Sequence[int]) -> torch.Tensor:
+    """Start of each field's rows in the shared table: ``[0, d_0, d_0 + d_1, ...]``."""
+    dims = torch.as_tensor(list(field_dims), dtype=torch.long)
+    return torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(dims, 0)[:-1]])
+
+
+class FeaturesEmbedding(nn.Module):
+    """One embedding table shared by all fields, with per-field offsets.
+
+    Implements the paper's embedding layer (Figure 4): ``e_i = V_i * x_i`` where ``V_i`` is the
+    latent vector of field i's active feature. Row ``offset[f] + id`` of the single table holds
+    the vector of feature ``id`` of field ``f``; the same rows are FM's latent vectors.
+    """
+
+    def __init__(self, field_dims: Sequence[int], embed_dim: int, init_std: float = 0.01):
+        super().__init__()
+        self.field_dims = tuple(int(d) for d in field_dims)
+        self.embed_dim = int(embed_dim)
+        self.weight = nn.Parameter(torch.randn(sum(self.field_dims), embed_dim) * init_std)
+        self.register_buffer("offsets", field_offsets(self.field_dims), persistent=False)
+
+    def forward(self, ids: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        """``[batch, fields]`` ids and values -> ``[batch, fields, embed_dim]`` vectors."""
+        vectors = self.weight[ids + self.offsets]
+        return vectors * values.unsqueeze(-1)
+
+
+class FeaturesLinear(nn.Module):
+    """The order-1 term ``<w, x> + b`` of FM and LR (Equation 2, first part).
+
+    The weights start at zero so that an untrained model predicts the bias alone; a random
+    first-order start (N(0, 1) in some libraries) adds noise that large batches average badly.
+    """
+
+    def __init__(self, field_dims: Sequence[int]):
+        super().__init__()
+        self.field_dims = tuple(int(d) for d in field_dims)
+        self.weight = nn.Parameter(torch.zeros(sum(self.field_dims)))
+        self.bias = nn.Parameter(torch.zeros(()))
+        self.register_buffer("offsets", field_offsets(self.field_dims), persistent=False)
+
+    def forward(self, ids: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        """``[batch, fields]`` ids and values -> ``[batch]`` order-1 logit."""
+        return (self.weight[ids + self.offsets] * values).sum(dim=1) + self.bias
+
+
+def fm_second_order(embeddings: torch.Tensor) -> torch.Tensor:
+    """FM's order-2 term in O(k n): the paper's Equation 2, second part, rewritten.
+
+    ``sum_{i<j} <e_i, e_j> = 0.5 * sum_f [ (sum_i e_if)^2 - sum_i e_if^2 ]`` for the
+    ``[batch, fields, k]`` field embeddings (already multiplied by their values).
+    Returns ``[batch]``.
+    """
+    square_of_sum = embeddings.sum(dim=1).pow(2)
+    sum_of_squares = embeddings.pow(2).sum(dim=1)
+    return 0.5 * (square_of_sum - sum_of_squares).sum(dim=1)
+
+
+def fm_second_order_pairwise(embeddings: torch.Tensor) -> torch.Tensor:
+    """The same term as :func:`fm_second_order`, as the O(k n^2) double sum over field pairs.
+
+    Slow on purpose: it is the definition, kept to check and time the fast form against.
+    """
+    n_fields = embeddings.shape[1]
+    total = embeddings.new_zeros(embeddings.shape[0])
+    for i in range(n_fields):
+        for j in range(i + 1, n_fields):
+            total = total + (embeddings[:, i] * embeddings[:, j]).sum(dim=1)
+    return total
+
+
+def keep_prob_to_dropout(keep_prob: float) -> float:
+    """Convert the paper's dropout setting to torch's.
+
+    The paper (and the PNN code it follows) states dropout as the probability that a neuron is
+    KEPT: "dropout 0.9" keeps 90%. ``torch.nn.Dropout(p)`` takes the probability of DROPPING it,
+    so the paper's 0.9 is ``p = 0.1``.
+    """
+    if not 0.0 < keep_prob <= 1.0:
+        raise ValueError(f"keep_prob must be in (0, 1], got {keep_prob}")
+    return 1.0 - keep_prob
+
+
+class MLP(nn.Module):
+    """The deep part's tower: ``a(l+1) = act(W(l) a(l) + b(l))`` (paper, Equation 4).
+
+    ``hidden`` lists the widths of the hidden layers; the last linear layer maps to one output,
+    ``y_DNN = W(H+1) a(H) + b(H+1)``. ``dropout`` is torch's drop probability (see
+    :func:`keep_prob_to_dropout` for the paper's keep-probability convention).
+    """
+
+    def __init__(self, input_dim: int, hidden: Sequence[int] = (400, 400, 400),
+                 activation: str = "relu", dropout: float = 0.0, batch_norm: bool = False,
+                 output_dim: int | None = 1):
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout is the drop probability and must be in [0, 1), got {dropout}")
+        layers: list[nn.Module] = []
+        width = int(input_dim)
+        for size in hidden:
+            layers.append(nn.Linear(width, int(size)))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(int(size)))
+            layers.append(ACTIVATIONS[activation]())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = int(size)
+        if output_dim is not None:
+            layers.append(nn.Linear(width, output_dim))
+        self.output_dim = output_dim if output_dim is not None else width
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``[batch, input_dim]`` -> ``[batch, output_dim]``."""
+        return self.layers(x)

@@ -1,0 +1,125 @@
+"""The models of the course. Each returns logits of shape ``[batch]``; apply a sigmoid (or
+use :func:`deepfm_lite.predict_proba`) for click probabilities, and train with
+BCE-with-logits so the sigmoid is applied exactly once.
+
+Every model takes the same inputs, ``ids`` and ``values`` of shape ``[batch, fields]``
+(see :mod:`deepfm_lite.layers`), and is built from the same arguments, so any of them can be
+named on the command line or in an experiment list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .layers import MLP, FeaturesEmbedding, FeaturesLinear, fm_second_order
+
+
+class CTRModel(nn.Module):
+    """Common base: remembers the arguments it was built with, for saving and loading."""
+
+    name = "base"
+
+    def __init__(self, field_dims: Sequence[int], **params):
+        super().__init__()
+        self.field_dims = tuple(int(d) for d in field_dims)
+        if not self.field_dims or min(self.field_dims) < 1:
+            raise ValueError(f"field_dims must be a non-empty list of sizes >= 1, got {field_dims}")
+        self.config = {"model": self.name, "field_dims": list(self.field_dims), **params}
+
+    @property
+    def num_fields(self) -> int:
+        return len(self.field_dims)
+
+
+class LogisticRegression(CTRModel):
+    """LR: ``y = <w, x> + b``, the order-1 part alone (the paper's first baseline)."""
+
+    name = "lr"
+
+    def __init__(self, field_dims: Sequence[int], **_ignored):
+        super().__init__(field_dims)
+        self.linear = FeaturesLinear(field_dims)
+
+    def forward(self, ids: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        return self.linear(ids, values)
+
+
+class FactorizationMachine(CTRModel):
+    """FM (Rendle 2010), the paper's Equation 2: ``y_FM = <w, x> + sum_{i<j} <V_i, V_j> x_i x_j``."""
+
+    name = "fm"
+
+    def __init__(self, field_dims: Sequence[int], embed_dim: int = 10, **_ignored):
+        super().__init__(field_dims, embed_dim=embed_dim)
+        self.linear = FeaturesLinear(field_dims)
+        self.embedding = FeaturesEmbedding(field_dims, embed_dim)
+
+    def forward(self, ids: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        return self.linear(ids, values) + fm_second_order(self.embedding(ids, values))
+
+
+def _deep_params(embed_dim: int, hidden: Sequence[int], activation: str, dropout: float,
+                 batch_norm: bool) -> dict:
+    return {"embed_dim": int(embed_dim), "hidden": [int(h) for h in hidden],
+            "activation": activation, "dropout": float(dropout), "batch_norm": bool(batch_norm)}
+
+
+class DeepNetwork(CTRModel):
+    """DNN: an MLP over the concatenated field embeddings (the paper's deep part alone, Eq. 3-4)."""
+
+    name = "dnn"
+
+    def __init__(self, field_dims: Sequence[int], embed_dim: int = 10,
+                 hidden: Sequence[int] = (400, 400, 400), activation: str = "relu",
+                 dropout: float = 0.5, batch_norm: bool = False, **_ignored):
+        super().__init__(field_dims, **_deep_params(embed_dim, hidden, activation, dropout,
+                                                    batch_norm))
+        self.embedding = FeaturesEmbedding(field_dims, embed_dim)
+        self.mlp = MLP(self.num_fields * embed_dim, hidden, activation, dropout, batch_norm)
+
+    def forward(self, ids: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        embeddings = self.embedding(ids, values)
+        return self.mlp(embeddings.flatten(1)).squeeze(1)
+
+
+class DeepFM(CTRModel):
+    """DeepFM (Guo et al. 2017), Equation 1: ``y = sigmoid(y_FM + y_DNN)``.
+
+    The FM part (Eq. 2) and the deep part (Eq. 3-4) read the very same embedding table, so the
+    latent vectors receive gradient from both and no pre-training or hand-made crosses are needed.
+    """
+
+    name = "deepfm"
+
+    def __init__(self, field_dims: Sequence[int], embed_dim: int = 10,
+                 hidden: Sequence[int] = (400, 400, 400), activation: str = "relu",
+                 dropout: float = 0.5, batch_norm: bool = False, **_ignored):
+        super().__init__(field_dims, **_deep_params(embed_dim, hidden, activation, dropout,
+                                                    batch_norm))
+        self.linear = FeaturesLinear(field_dims)
+        self.embedding = FeaturesEmbedding(field_dims, embed_dim)
+        self.mlp = MLP(self.num_fields * embed_dim, hidden, activation, dropout, batch_norm)
+
+    def forward(self, ids: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        embeddings = self.embedding(ids, values)
+        y_fm = self.linear(ids, values) + fm_second_order(embeddings)
+        y_dnn = self.mlp(embeddings.flatten(1)).squeeze(1)
+        return y_fm + y_dnn
+
+
+MODELS: dict[str, type[CTRModel]] = {
+    model.name: model for model in (LogisticRegression, FactorizationMachine, DeepNetwork, DeepFM)
+}
+
+
+def build_model(name: str, field_dims: Sequence[int], seed: int | None = None,
+                **params) -> CTRModel:
+    """Build the model registered as ``name`` (see :data:`MODELS`); ``seed`` fixes its init."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    if seed is not None:
+        torch.manual_seed(seed)
+    return MODELS[name](field_dims, **params)

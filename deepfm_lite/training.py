@@ -1,0 +1,167 @@
+"""Training and evaluation over pre-encoded tensors.
+
+Batches are cut by slicing tensors shuffled once per epoch: no per-sample ``Dataset`` and no
+collate function, which is where per-sample loaders lose much of their time.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import settings
+from .data import EncodedData
+from .metrics import auc, logloss
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch so a run repeats exactly on the same machine."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` picks CUDA when a GPU is visible, else the CPU."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} asked for CUDA but no GPU is available; "
+                         "use device='auto' or 'cpu'")
+    return resolved
+
+
+def _check_data(name: str, data: EncodedData, model: nn.Module, need_labels: bool) -> None:
+    if not isinstance(data, EncodedData):
+        raise TypeError(f"{name} must be EncodedData (from Schema.transform), "
+                        f"got {type(data).__name__}")
+    if len(data) == 0:
+        raise ValueError(f"{name} has no rows")
+    if need_labels and data.labels is None:
+        raise ValueError(f"{name} has no labels")
+    field_dims = getattr(model, "field_dims", None)
+    if field_dims is not None and data.ids.shape[1] != len(field_dims):
+        raise ValueError(f"{name} has {data.ids.shape[1]} fields but the model was built "
+                         f"for {len(field_dims)}")
+
+
+def _batches(n_rows: int, batch_size: int):
+    for start in range(0, n_rows, batch_size):
+        yield slice(start, min(start + batch_size, n_rows))
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, data: EncodedData, batch_size: int = 8192) -> torch.Tensor:
+    """Logits for every row, in batches, in evaluation mode (dropout off), on the CPU."""
+    _check_data("data", data, model, need_labels=False)
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        parts = [model(data.ids[part].to(device), data.values[part].to(device)).float().cpu()
+                 for part in _batches(len(data), batch_size)]
+    finally:
+        model.train(was_training)
+    return torch.cat(parts)
+
+
+def predict_proba(model: nn.Module, data: EncodedData, batch_size: int = 8192) -> np.ndarray:
+    """Click probabilities ``sigmoid(logit)`` for every row, as a NumPy array."""
+    return torch.sigmoid(predict_logits(model, data, batch_size)).numpy().astype(np.float64)
+
+
+def evaluate(model: nn.Module, data: EncodedData, batch_size: int = 8192) -> dict[str, float]:
+    """AUC and LogLoss of ``model`` on labelled ``data``."""
+    _check_data("data", data, model, need_labels=True)
+    probs = predict_proba(model, data, batch_size)
+    labels = data.labels.numpy()
+    return {"auc": auc(labels, probs), "logloss": logloss(labels, probs)}
+
+
+def oracle_metrics(data: EncodedData) -> dict[str, float] | None:
+    """AUC and LogLoss of the true click probability: the ceiling no model can beat on average."""
+    if data.p_true is None or data.labels is None:
+        return None
+    labels = data.labels.numpy()
+    return {"auc": auc(labels, data.p_true), "logloss": logloss(labels, data.p_true)}
+
+
+def fit(model: nn.Module, train: EncodedData, valid: EncodedData | None = None, *,
+        epochs: int = 3, batch_size: int = 1024, lr: float = 1e-3, weight_decay: float = 0.0,
+        seed: int = 0, device: str | torch.device = "auto", patience: int | None = None,
+        progress: bool | None = None) -> pd.DataFrame:
+    """Train ``model`` with Adam on BCE-with-logits; return one history row per epoch.
+
+    ``patience`` turns on early stopping on validation AUC: training stops after that many
+    epochs without a better AUC, and the best epoch's weights are put back. The history has the
+    columns ``epoch, train_loss, valid_auc, valid_logloss, seconds, samples_per_s``.
+    """
+    _check_data("train", train, model, need_labels=True)
+    if valid is not None:
+        _check_data("valid", valid, model, need_labels=True)
+    if epochs < 1 or batch_size < 1 or lr <= 0:
+        raise ValueError(f"epochs and batch_size must be >= 1 and lr > 0; got epochs={epochs}, "
+                         f"batch_size={batch_size}, lr={lr}")
+    if patience is not None and (valid is None or patience < 1):
+        raise ValueError("patience needs validation data and must be >= 1")
+    show = settings.progress if progress is None else progress
+    target = resolve_device(device)
+    model.to(target)
+    seed_everything(seed)
+    shuffler = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    ids, values, labels = (t.to(target) for t in (train.ids, train.values, train.labels))
+    history, best_auc, best_state, stale = [], -1.0, None, 0
+    # A model may need work before its own training (FNN pre-trains an FM): that time is
+    # training time too, so it is added to the first epoch's seconds.
+    prepare_seconds = 0.0
+    if hasattr(model, "prepare_fit"):
+        start = time.perf_counter()
+        model.prepare_fit(train, batch_size=batch_size, lr=lr, seed=seed, device=target)
+        prepare_seconds = time.perf_counter() - start
+
+    from tqdm.auto import tqdm  # imported here: notebooks that never train skip its start-up
+
+    for epoch in range(1, epochs + 1):
+        model.train()
+        start = time.perf_counter()
+        order = torch.randperm(len(train), generator=shuffler).to(target)
+        ids_e, values_e, labels_e = ids[order], values[order], labels[order]
+        total_loss = torch.zeros((), device=target)
+        batches = tqdm(list(_batches(len(train), batch_size)), disable=not show,
+                       desc=f"epoch {epoch}/{epochs}", leave=False)
+        for part in batches:
+            logits = model(ids_e[part], values_e[part])
+            loss = F.binary_cross_entropy_with_logits(logits, labels_e[part])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total_loss += loss.detach() * (part.stop - part.start)
+        if target.type == "cuda":
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - start + (prepare_seconds if epoch == 1 else 0.0)
+        row = {"epoch": epoch, "train_loss": float(total_loss) / len(train),
+               "valid_auc": np.nan, "valid_logloss": np.nan, "seconds": seconds,
+               "samples_per_s": len(train) / seconds}
+        if valid is not None:
+            scores = evaluate(model, valid)
+            row["valid_auc"], row["valid_logloss"] = scores["auc"], scores["logloss"]
+        history.append(row)
+        if patience is not None:
+            if row["valid_auc"] > best_auc:
+                best_auc, stale = row["valid_auc"], 0
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            else:
+                stale += 1
+                if stale >= patience:
+                    break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return pd.DataFrame(history)
