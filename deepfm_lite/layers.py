@@ -118,7 +118,8 @@ class MLP(nn.Module):
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout is the drop probability and must be in [0, 1), got {dropout}")
+            raise ValueError("dropout is the drop probability and must be in [0, 1), "
+                             f"got {dropout}")
         layers: list[nn.Module] = []
         width = int(input_dim)
         for size in hidden:
@@ -137,3 +138,34 @@ class MLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[batch, input_dim]`` -> ``[batch, output_dim]``."""
         return self.layers(x)
+
+
+# ---- product layers of PNN (Qu et al. 2016), used by the ipnn / opnn / pnn_star baselines ----
+
+
+def pair_indices(num_fields: int, device: torch.device | None = None) -> tuple[torch.Tensor,
+                                                                              torch.Tensor]:
+    """Field pairs ``(i, j)`` with ``i < j`` in row-major order: (0,1), (0,2), ..., (1,2), ..."""
+    rows, cols = torch.triu_indices(num_fields, num_fields, offset=1, device=device)
+    return rows, cols
+
+
+def inner_product(embeddings: torch.Tensor) -> torch.Tensor:
+    """PNN's inner-product signal: ``<e_i, e_j>`` for every field pair ``i < j``.
+
+    ``[batch, fields, k]`` -> ``[batch, fields * (fields - 1) / 2]``, pairs in row-major order
+    (i = 0: j = 1..f-1, then i = 1: j = 2..f-1, ...). These are the products FM sums with weight
+    one; IPNN keeps them apart so the network can weight each pair (PNN paper, Section 3.2).
+    """
+    rows, cols = pair_indices(embeddings.shape[1], embeddings.device)
+    return (embeddings[:, rows] * embeddings[:, cols]).sum(dim=-1)
+
+
+def outer_product_pooled(embeddings: torch.Tensor) -> torch.Tensor:
+    """PNN's outer-product signal in its sum-pooled form: ``p = f_S f_S^T``, ``f_S = sum_i e_i``.
+
+    ``[batch, fields, k]`` -> ``[batch, k, k]``. Summing the field vectors before the outer
+    product replaces ``f^2`` matrices of size ``k x k`` by one (PNN paper, Section 3.3).
+    """
+    field_sum = embeddings.sum(dim=1)
+    return field_sum.unsqueeze(2) * field_sum.unsqueeze(1)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 
-
 def _as_1d(name: str, values) -> np.ndarray:
     array = np.asarray(values.detach().cpu() if hasattr(values, "detach") else values,
                        dtype=np.float64).reshape(-1)

@@ -48,7 +48,10 @@ class LogisticRegression(CTRModel):
 
 
 class FactorizationMachine(CTRModel):
-    """FM (Rendle 2010), the paper's Equation 2: ``y_FM = <w, x> + sum_{i<j} <V_i, V_j> x_i x_j``."""
+    """FM (Rendle 2010), the paper's Equation 2.
+
+    ``y_FM = <w, x> + sum_{i<j} <V_i, V_j> x_i x_j``, the pairs computed in O(k n).
+    """
 
     name = "fm"
 
@@ -123,3 +126,9 @@ def build_model(name: str, field_dims: Sequence[int], seed: int | None = None,
     if seed is not None:
         torch.manual_seed(seed)
     return MODELS[name](field_dims, **params)
+
+# The paper's other baselines live in their own module; they subclass CTRModel, so they are
+# imported after it is defined and joined to the registry here.
+from .baselines import BASELINES  # noqa: E402
+
+MODELS.update(BASELINES)

@@ -13,8 +13,9 @@ Ground-truth logit of one impression (all effects documented in datasets/README.
           + order 2: gender x category + age x category + time slot x category
                      + <u_user, a_app>  (a rank-4 user x app affinity, what FM's factorised
                                          pairs are built for)
-          + order 3: teen x night x games, weekend x evening x video, tier-1 city x iOS x
-                     finance (effects no pairwise model can represent)
+          + order 3: youth(age) x lateness(time slot) x fun(category), each score centred
+                     so the product has no pairwise part; its largest cell is
+                     teen x night x games (an effect no pairwise model can represent)
           + hidden noise ~ N(0, NOISE_STD^2), not observable from the row
 
     click ~ Bernoulli(sigmoid(logit))
@@ -28,14 +29,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-N_USERS = 4000
+N_USERS = 1000
 N_APPS = 600
 AFFINITY_RANK = 4
-NOISE_STD = 0.5
-ACTIVITY_STD = 0.2
+NOISE_STD = 0.3
+ACTIVITY_STD = 0.15
 QUALITY_STD = 0.3
-AFFINITY_SCALE = 0.15
-THREE_WAY_SCALE = 1.5
+AFFINITY_SCALE = 0.1
+THREE_WAY_SCALE = 1.2
 
 GENDERS = ["female", "male"]
 AGE_GROUPS = ["teen", "18-24", "25-34", "35-49", "50+"]
@@ -85,11 +86,6 @@ YOUTH = [1.0, 0.6, 0.0, -0.6, -1.0]  # per age group
 LATENESS = [-1.0, -0.3, 0.5, 0.8]  # per time slot
 FUN = [1.0, 0.4, 0.6, 0.3, -0.4, -0.6, -1.0, -0.5]  # per category
 
-THREE_WAY = [  # (field a, value a, field b, value b, field c, value c, effect)
-    ("age_group", "teen", "time_slot", "night", "category", "games", 1.8),
-    ("day_type", "weekend", "time_slot", "evening", "category", "video", 1.4),
-    ("city_tier", "tier1", "device_os", "ios", "category", "finance", 1.6),
-]
 
 
 def _centered(scores: list[float]) -> np.ndarray:
@@ -123,8 +119,8 @@ def _population(seed: int) -> dict[str, np.ndarray]:
         "quality": rng.normal(0.0, QUALITY_STD, N_APPS),
         "factors": rng.normal(0.0, 1.0, (N_APPS, AFFINITY_RANK)),
     }
-    return {
-            **{f"user_{k}": v for k, v in users.items()}, **{f"app_{k}": v for k, v in apps.items()}}
+    return {**{f"user_{k}": v for k, v in users.items()},
+            **{f"app_{k}": v for k, v in apps.items()}}
 
 
 def _effect_table(table: dict[str, list[float]], rows: list[str]) -> np.ndarray:
@@ -156,12 +152,6 @@ def make_appstore(n_rows: int, seed: int = 0) -> pd.DataFrame:
     slot = _pick(rng, TIME_SLOTS, [0.25, 0.25, 0.3, 0.2], n_rows)
     day = _pick(rng, DAY_TYPES, [5, 2], n_rows)
 
-    values = {"gender": gender, "age_group": age, "city_tier": tier, "device_os": os_,
-              "category": category, "time_slot": slot, "day_type": day}
-    options = {"gender": GENDERS, "age_group": AGE_GROUPS, "city_tier": CITY_TIERS,
-               "device_os": DEVICE_OS, "category": CATEGORIES, "time_slot": TIME_SLOTS,
-               "day_type": DAY_TYPES}
-
     logit = np.full(n_rows, BIAS)
     logit += pop["user_activity"][user] + pop["app_quality"][app]
     logit += np.array(list(CATEGORY_EFFECT.values()))[category]
@@ -174,14 +164,11 @@ def make_appstore(n_rows: int, seed: int = 0) -> pd.DataFrame:
     logit += _effect_table(TIME_X_CATEGORY, TIME_SLOTS)[slot, category]
     logit += THREE_WAY_SCALE * (_centered(YOUTH)[age] * _centered(LATENESS)[slot]
                                 * _centered(FUN)[category])
-    logit += AFFINITY_SCALE * np.einsum("ij,ij->i", pop["user_factors"][user], pop["app_factors"][app])
-    for field_a, value_a, field_b, value_b, field_c, value_c, effect in THREE_WAY:
-        hit = ((values[field_a] == options[field_a].index(value_a))
-               & (values[field_b] == options[field_b].index(value_b))
-               & (values[field_c] == options[field_c].index(value_c)))
-        logit += effect * hit
+    logit += AFFINITY_SCALE * np.einsum("ij,ij->i", pop["user_factors"][user],
+                                        pop["app_factors"][app])
     p_true = _integrate_noise(logit, NOISE_STD)
-    click = (rng.random(n_rows) < 1.0 / (1.0 + np.exp(-(logit + rng.normal(0, NOISE_STD, n_rows)))))
+    hidden_noise = rng.normal(0.0, NOISE_STD, n_rows)
+    click = rng.random(n_rows) < 1.0 / (1.0 + np.exp(-(logit + hidden_noise)))
 
     frame = pd.DataFrame({
         "user_id": np.char.add("u", user.astype(str)),
