@@ -6,8 +6,7 @@ the training split only and then turns any split into :class:`EncodedData`.
 Id layout of one field (field-local ids; the models add per-field offsets):
 
 * categorical: ``0`` = out of vocabulary (unseen at fit time, or seen fewer than ``min_count``
-  times), ``1`` = missing value, ``2 ...`` = the vocabulary in order of first appearance in the
-  training split sorted by value. The value ``x`` is always 1.
+  times), ``1`` = missing value, ``2 ...`` = the vocabulary, sorted. The value ``x`` is always 1.
 * numeric: ``0`` = present, with ``x`` = the number standardised by the training mean and
   standard deviation and clipped to [-5, 5]; ``1`` = missing (NaN), with ``x = 1``, so a missing
   number gets a vector of its own instead of silently becoming the mean.
@@ -167,7 +166,7 @@ class Schema:
         for j, spec in enumerate(self.fields):
             if spec.kind == "categorical":
                 keys = _category_keys(df[spec.name])
-                codes = pd.Categorical(keys, categories=spec.vocabulary).codes.astype(np.int64)
+                codes = pd.Index(spec.vocabulary, dtype="string").get_indexer(keys)
                 ids[:, j] = np.where(codes >= 0, codes + 2, OOV_ID)
                 ids[keys.isna().to_numpy(), j] = MISSING_ID
             else:

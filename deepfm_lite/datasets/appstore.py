@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+WORLD_SEED = 2017
 N_USERS = 1000
 N_APPS = 600
 AFFINITY_RANK = 4
@@ -102,9 +103,13 @@ def _pick(rng: np.random.Generator, options: list[str], probs, size) -> np.ndarr
     return rng.choice(len(options), size=size, p=np.asarray(probs) / np.sum(probs))
 
 
-def _population(seed: int) -> dict[str, np.ndarray]:
-    """Users and apps with fixed attributes and latent factors (the same for every row count)."""
-    rng = np.random.default_rng([seed, 1])
+def _population() -> dict[str, np.ndarray]:
+    """The store's users and apps: fixed attributes and latent factors, one world for all seeds.
+
+    The seed of :func:`make_appstore` draws impressions from this world, so two seeds differ the
+    way two samples of the same store's traffic differ.
+    """
+    rng = np.random.default_rng(WORLD_SEED)
     users = {
         "gender": _pick(rng, GENDERS, [0.45, 0.55], N_USERS),
         "age": _pick(rng, AGE_GROUPS, [0.2, 0.25, 0.25, 0.2, 0.1], N_USERS),
@@ -138,11 +143,12 @@ def _integrate_noise(logit: np.ndarray, noise_std: float) -> np.ndarray:
 def make_appstore(n_rows: int, seed: int = 0) -> pd.DataFrame:
     """``n_rows`` app-store impressions: 9 categorical fields, 1 numeric, ``click``, ``p_true``.
 
-    Deterministic per ``seed``: the same seed gives the same users, apps and rows.
+    Deterministic per ``seed``: the same seed gives the same rows; every seed draws from the same
+    users and apps.
     """
     if not isinstance(n_rows, (int, np.integer)) or n_rows < 1:
         raise ValueError(f"n_rows must be a positive integer, got {n_rows!r}")
-    pop = _population(seed)
+    pop = _population()
     rng = np.random.default_rng([seed, 2, n_rows])
     user = rng.choice(N_USERS, size=n_rows, p=_zipf_weights(N_USERS, 0.9))
     app = rng.choice(N_APPS, size=n_rows, p=_zipf_weights(N_APPS, 1.0))

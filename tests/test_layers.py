@@ -1,0 +1,86 @@
+import pytest
+import torch
+
+from deepfm_lite.layers import (
+    MLP,
+    FeaturesEmbedding,
+    FeaturesLinear,
+    field_offsets,
+    fm_second_order,
+    fm_second_order_pairwise,
+    keep_prob_to_dropout,
+)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_fm_second_order_equals_pairwise_double_sum_float64(seed):
+    generator = torch.Generator().manual_seed(seed)
+    emb = torch.randn(16, 7, 5, generator=generator, dtype=torch.float64)
+    explicit = torch.zeros(16, dtype=torch.float64)
+    for i in range(7):
+        for j in range(i + 1, 7):
+            explicit += (emb[:, i, :] * emb[:, j, :]).sum(-1)
+    assert torch.allclose(fm_second_order(emb), explicit, atol=1e-12, rtol=0)
+    assert torch.allclose(fm_second_order_pairwise(emb), explicit, atol=1e-12, rtol=0)
+
+
+def test_fm_second_order_shape_and_single_field():
+    assert fm_second_order(torch.randn(3, 4, 2)).shape == (3,)
+    assert torch.equal(fm_second_order(torch.randn(3, 1, 2)), torch.zeros(3))
+
+
+def test_field_offsets():
+    assert field_offsets([3, 5, 2]).tolist() == [0, 3, 8]
+
+
+def test_embedding_lookup_equals_one_hot_times_matrix():
+    field_dims = [3, 4, 2]
+    layer = FeaturesEmbedding(field_dims, embed_dim=6)
+    ids = torch.tensor([[0, 3, 1], [2, 0, 0]])
+    values = torch.ones(2, 3)
+    one_hot = torch.zeros(2, 3, sum(field_dims))
+    for b in range(2):
+        for f, offset in enumerate([0, 3, 7]):
+            one_hot[b, f, offset + ids[b, f]] = 1.0
+    expected = one_hot @ layer.weight
+    assert torch.allclose(layer(ids, values), expected, atol=1e-7)
+
+
+def test_numeric_field_enters_as_value_times_vector():
+    layer = FeaturesEmbedding([2], embed_dim=4)
+    out = layer(torch.tensor([[0], [0]]), torch.tensor([[2.5], [-1.0]]))
+    assert torch.allclose(out[0, 0], 2.5 * layer.weight[0])
+    assert torch.allclose(out[1, 0], -1.0 * layer.weight[0])
+
+
+def test_linear_starts_at_zero_and_uses_offsets():
+    layer = FeaturesLinear([2, 3])
+    ids = torch.tensor([[1, 2]])
+    assert layer(ids, torch.ones(1, 2)).item() == 0.0
+    with torch.no_grad():
+        layer.weight.copy_(torch.arange(5.0))
+        layer.bias.fill_(0.5)
+    # field 0 id 1 -> row 1; field 1 id 2 -> row 2 + 2 = 4
+    assert layer(ids, torch.ones(1, 2)).item() == pytest.approx(1 + 4 + 0.5)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
+def test_mlp_shapes_and_activation(activation):
+    mlp = MLP(12, [8, 4], activation=activation, dropout=0.3, batch_norm=True)
+    assert mlp(torch.randn(5, 12)).shape == (5, 1)
+    names = [type(m).__name__ for m in mlp.layers]
+    assert names.count("Linear") == 3 and "BatchNorm1d" in names
+
+
+def test_mlp_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="activation"):
+        MLP(4, [3], activation="gelu")
+    with pytest.raises(ValueError, match="drop probability"):
+        MLP(4, [3], dropout=1.0)
+
+
+def test_keep_probability_conversion():
+    assert keep_prob_to_dropout(0.9) == pytest.approx(0.1)
+    assert keep_prob_to_dropout(1.0) == 0.0
+    with pytest.raises(ValueError, match="keep_prob"):
+        keep_prob_to_dropout(0.0)
