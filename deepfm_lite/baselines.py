@@ -31,7 +31,7 @@ from .layers import (
     inner_product,
     outer_product_pooled,
 )
-from .models import CTRModel, FactorizationMachine, _deep_params
+from .models import MODELS, CTRModel, FactorizationMachine, _deep_params
 
 
 class FNN(CTRModel):
@@ -221,6 +221,7 @@ class FMAndDNN(CTRModel):
 BASELINES: dict[str, type[CTRModel]] = {
     model.name: model for model in (FNN, InnerPNN, OuterPNN, PNNStar, WideAndDeep, FMAndDNN)
 }
+MODELS.update(BASELINES)
 
 __all__ = ["BASELINES", "FNN", "FMAndDNN", "InnerPNN", "OuterPNN", "PNNStar", "ProductNetwork",
            "WideAndDeep"]

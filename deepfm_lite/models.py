@@ -127,8 +127,6 @@ def build_model(name: str, field_dims: Sequence[int], seed: int | None = None,
         torch.manual_seed(seed)
     return MODELS[name](field_dims, **params)
 
-# The paper's other baselines live in their own module; they subclass CTRModel, so they are
-# imported after it is defined and joined to the registry here.
-from .baselines import BASELINES  # noqa: E402
-
-MODELS.update(BASELINES)
+# The paper's other baselines live in their own module and add themselves to MODELS; they
+# subclass CTRModel, so they are imported after it is defined (either module may load first).
+from . import baselines as _baselines  # noqa: E402, F401

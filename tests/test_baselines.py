@@ -1,8 +1,13 @@
 """The paper's deep baselines: FNN, IPNN / OPNN / PNN*, LR & DNN, FM & DNN."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
+import deepfm_lite
 from deepfm_lite.baselines import BASELINES, FNN, FMAndDNN
 from deepfm_lite.data import EncodedData
 from deepfm_lite.layers import inner_product, outer_product_pooled
@@ -160,3 +165,16 @@ def test_models_run_on_every_available_device(device):
             progress=False)
         assert next(model.parameters()).device.type == device
         assert torch.isfinite(predict_logits(model, data)).all()
+
+
+@pytest.mark.parametrize("first", ["models", "baselines"])
+def test_registry_is_complete_whichever_module_loads_first(first):
+    # A fresh interpreter, with the package's __init__ bypassed so `first` really loads first.
+    code = ("import sys, types; package = types.ModuleType('deepfm_lite'); "
+            f"package.__path__ = [{str(Path(deepfm_lite.__file__).parent)!r}]; "
+            "sys.modules['deepfm_lite'] = package; "
+            f"import deepfm_lite.{first}; from deepfm_lite.models import MODELS; "
+            "print(','.join(MODELS))")
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert output.split(",") == ["lr", "fm", "dnn", "deepfm", *NAMES]
