@@ -9,37 +9,45 @@ Usage in a notebook::
 
     from deepfm_lite import quiz
 
-    quiz.ask("01.core_challenge")      # shows the question (a widget where widgets render)
+    quiz.ask("01.core_challenge")      # the question, and answer buttons where widgets render
     quiz.answer("B")                   # answers the question asked last, in code
 
 API
 ---
-``ask(question_id, lang=None) -> Quiz``
-    Shows the question and returns its handle. In a Jupyter kernel the output is one display
-    bundle holding an ipywidgets view (options as radio buttons, a Check button, feedback in
-    words) and a plain-text and HTML rendition of the question and options, so that a terminal,
-    a static render (GitHub, nbconvert) or a test run still reads the question as text.
-``Quiz.answer(choice) -> Feedback`` and module-level ``answer(choice) -> Feedback``
-    Check a choice for that question (or for the question asked last) and show the feedback.
-``check(question_id, choice, lang=None) -> Feedback``
-    The plain checking function. ``choice`` may be ``"c"``, ``" C "``, ``"C)"``, ``"(C)"``,
-    ``"C. some text"``, a full-width letter, or an option's full text. Anything else gives a
-    ``Feedback`` with ``correct=False`` and a message saying how to answer: a learner's wrong
-    or malformed answer never raises.
-``questions(notebook=None) -> list[str]``
+``ask(question_id: str, lang: str | None = None) -> Quiz``
+    Shows the question and returns its handle (``answer`` then refers to it). Two outputs:
+    the question and its options as plain text and HTML (what a terminal, a static render on
+    GitHub or nbconvert, and nbval see), then, inside a Jupyter kernel, an ipywidgets answer
+    panel: radio buttons A-D, a Check button and the feedback in words ("Right: ..." /
+    "Not quite: ..." plus that option's explanation; no meaning carried by colour).
+``Quiz.answer(choice) -> Feedback`` and ``answer(choice) -> Feedback``
+    Check a choice for this question (module level: for the question asked last), show the
+    feedback and return it. ``Quiz.show()`` displays the question again; ``Quiz.widget()``
+    is the answer panel.
+``check(question_id: str, choice, lang: str | None = None) -> Feedback``
+    The plain checking function, with no display. ``choice`` may be ``"c"``, ``" C "``,
+    ``"C)"``, ``"(C)"``, ``"C."``, a full-width letter, an option's full text, or a letter
+    followed by its option's text. Anything else gives ``Feedback(correct=False, text=<how to
+    answer>, choice=None)``: a learner's wrong or malformed answer never raises. An unknown
+    id raises ``KeyError`` naming the nearest ids; a bad ``lang`` raises ``ValueError``.
+``Feedback(correct: bool, text: str, choice: str | None)``
+    ``choice`` is the letter understood, or None for an invalid answer.
+``questions(notebook: str | None = None) -> list[str]``
     Question ids, all or one notebook's (``"01"`` or ``"01_ctr_basics"``), in course order.
-``get(question_id) -> Question``
-    One question; an unknown id raises ``KeyError`` naming the nearest ids.
-``reveal(question_id, lang=None) -> str``
+``get(question_id: str) -> Question``
+    One question (``id``, ``notebook``, ``question``, ``options``, ``answer``, ``seed``).
+``reveal(question_id: str, lang: str | None = None) -> str``
     The question with its answer and every option's explanation (what instructor mode shows).
 
 Language comes from the ``lang`` argument, else ``deepfm_lite.settings.language`` ("en" by
-default, or "zh"). With ``deepfm_lite.settings.instructor = True``, ``ask`` reveals the answer
+default, or "zh"). With ``deepfm_lite.settings.instructor = True``, ``ask`` shows the answer
 and all explanations at once, for teaching in class.
 
-Strict nbval: the widget view (``application/vnd.jupyter.widget-view+json``, random model id)
-is one of the keys nbval never compares; the text and HTML renditions are deterministic, so a
-cell holding only ``quiz.ask(...)`` needs no ``# NBVAL_IGNORE_OUTPUT`` marker.
+Strict nbval: every output of ``ask``, ``answer`` and ``check`` is deterministic text and
+HTML, except the widget view (``application/vnd.jupyter.widget-view+json``, a random model
+id), which is a key nbval never compares. A quiz cell therefore needs no
+``# NBVAL_IGNORE_OUTPUT`` marker and no sanitize pattern, as long as it runs in the saved
+notebook's language and instructor setting.
 """
 
 from __future__ import annotations
@@ -78,7 +86,9 @@ UI = {
         "right": "Right: {letter}. {why}",
         "not_quite": "Not quite: {letter}. {why} Try another option.",
         "answer_is": "Answer",
-        "how_to": 'Press Check, or answer in code: quiz.answer("X") with X = A, B, C or D.',
+        "how_to": 'Answer in code with quiz.answer("X"), X = A, B, C or D, or with the buttons.',
+        "your_answer": "Your answer:",
+        "widget_stand_in": "(Answer buttons A-D and Check appear here when widgets are shown.)",
         "pick_first": "Pick an option first, then press Check.",
         "empty": "No answer given: answer with one letter, A, B, C or D.",
         "invalid": "{given} is not one of the options: answer with one letter, A, B, C or D.",
@@ -91,7 +101,9 @@ UI = {
         "right": "答对了：{letter}。{why}",
         "not_quite": "还不对：{letter}。{why}再试试别的选项。",
         "answer_is": "答案",
-        "how_to": "点“核对答案”按钮作答，或在代码里写 quiz.answer(\"X\")，X 为 A、B、C 或 D。",
+        "how_to": "在代码里写 quiz.answer(\"X\") 作答（X 为 A、B、C 或 D），或使用作答按钮。",
+        "your_answer": "你的答案：",
+        "widget_stand_in": "（在能显示 widget 的环境中，这里会出现 A-D 选项和“核对答案”按钮。）",
         "pick_first": "请先选一个选项，再点“核对答案”。",
         "empty": "还没有作答：请用一个字母作答，A、B、C 或 D。",
         "invalid": "{given} 不是本题的选项：请用一个字母作答，A、B、C 或 D。",
@@ -392,7 +404,7 @@ def _display(bundle: dict[str, Any]) -> None:
 
 
 class Quiz:
-    """The handle ``ask`` returns: one question, in one language, shown once per cell."""
+    """The handle ``ask`` returns: one question in one language, shown once per cell."""
 
     def __init__(self, question_id: str, lang: str | None = None):
         self.question = get(question_id)
@@ -400,7 +412,7 @@ class Quiz:
         self.instructor = bool(settings.instructor)
         self.last_feedback: Feedback | None = None
         self._widget: Any = None
-        self._radio: Any = None
+        self._choices: Any = None
         self._feedback_box: Any = None
         self._shown_in: Any = None
 
@@ -411,11 +423,18 @@ class Quiz:
         """The question and options as plain text (with the answer in instructor mode)."""
         return question_text(self.question, self.lang, reveal_all=self.instructor)
 
+    def mimebundle(self) -> dict[str, str]:
+        """The question as plain text and HTML: what every front end can show (deterministic)."""
+        return {
+            "text/plain": self.text(),
+            "text/html": question_html(self.question, self.lang, reveal_all=self.instructor),
+        }
+
     def answer(self, choice: Any) -> Feedback:
         """Check ``choice``, show the feedback (also in the widget, if any) and return it."""
         feedback = self._record(choice)
-        if self._radio is not None and feedback.choice is not None:
-            self._radio.value = feedback.choice
+        if self._choices is not None and feedback.choice is not None:
+            self._choices.value = feedback.choice
         feedback._shown_in = _execution_count()
         _display(feedback.mimebundle())
         return feedback
@@ -428,7 +447,7 @@ class Quiz:
         return feedback
 
     def widget(self) -> Any:
-        """The ipywidgets view (built on first use): options, Check button, feedback."""
+        """The ipywidgets answer panel (built on first use): A-D, a Check button, feedback."""
         if self._widget is None:
             self._widget = self._build_widget()
         return self._widget
@@ -437,52 +456,43 @@ class Quiz:
         import ipywidgets as widgets
 
         words = UI[self.lang]
-        header = widgets.HTML(
-            f"<b>{html.escape(words['quiz'])} {html.escape(self.question.id)}</b><br>"
-            f"{html.escape(self.question.question[self.lang])}"
-        )
-        self._radio = widgets.RadioButtons(
-            options=[(f"{o.letter}. {o.text[self.lang]}", o.letter) for o in self.question.options],
+        self._choices = widgets.RadioButtons(
+            options=list(LETTERS),
             value=None,
-            layout=widgets.Layout(width="auto"),
+            description=words["your_answer"],
+            style={"description_width": "initial"},
         )
-        button = widgets.Button(description=words["check"], button_style="")
-        self._feedback_box = widgets.HTML("")
+        button = widgets.Button(description=words["check"])
         button.on_click(self._on_check)
-        children = [header, self._radio, button, self._feedback_box]
-        if self.instructor:
-            reveal_text = question_text(self.question, self.lang, reveal_all=True)
-            children.append(widgets.HTML(f"<pre>{html.escape(reveal_text)}</pre>"))
-        names = ("question", "options", "check", "feedback", "reveal")
-        for child, name in zip(children, names, strict=False):
-            child.add_class(f"deepfm-quiz-{name}")
-        box = widgets.VBox(children)
+        self._feedback_box = widgets.HTML("")
+        self._choices.add_class("deepfm-quiz-choices")
+        button.add_class("deepfm-quiz-check")
+        self._feedback_box.add_class("deepfm-quiz-feedback")
+        box = widgets.VBox([self._choices, button, self._feedback_box])
         box.add_class("deepfm-quiz")
         return box
 
     def _on_check(self, _button: Any = None) -> None:
-        if self._radio.value is None:
-            self._feedback_box.value = html.escape(UI[self.lang]["pick_first"])
+        """The Check button's handler: feedback for the selected letter, in words."""
+        if self._choices.value is None:
+            self._feedback_box.value = f"<p>{html.escape(UI[self.lang]['pick_first'])}</p>"
             return
-        self._record(self._radio.value)
+        self._record(self._choices.value)
 
-    def mimebundle(self) -> dict[str, Any]:
-        """Text and HTML renditions, plus the widget view when running in a kernel."""
-        reveal_all = self.instructor
-        bundle: dict[str, Any] = {
-            "text/plain": question_text(self.question, self.lang, reveal_all),
-            "text/html": question_html(self.question, self.lang, reveal_all),
+    def widget_mimebundle(self) -> dict[str, Any]:
+        """The widget's view plus a plain-text stand-in for front ends without widgets."""
+        key = "application/vnd.jupyter.widget-view+json"
+        return {
+            "text/plain": UI[self.lang]["widget_stand_in"],
+            key: self.widget()._repr_mimebundle_()[key],
         }
-        if _in_kernel():
-            view = self.widget()._repr_mimebundle_()
-            key = "application/vnd.jupyter.widget-view+json"
-            bundle[key] = view[key]
-        return bundle
 
     def show(self) -> Quiz:
-        """Display the question (again); returns the handle."""
+        """Display the question, and in a Jupyter kernel the answer widget below it."""
         self._shown_in = _execution_count()
         _display(self.mimebundle())
+        if _in_kernel():
+            _display(self.widget_mimebundle())
         return self
 
     def _ipython_display_(self) -> None:
@@ -491,15 +501,14 @@ class Quiz:
 
 
 def _feedback_html(feedback: Feedback) -> str:
-    mark = "✓" if feedback.correct else "✗"
-    return f"<p>{mark} {html.escape(feedback.text)}</p>"
+    return f"<p>{html.escape(feedback.text)}</p>"
 
 
 _last_asked: Quiz | None = None
 
 
 def ask(question_id: str, lang: str | None = None) -> Quiz:
-    """Show a question (widget plus text) and return its handle; ``answer`` then refers to it."""
+    """Show a question (text, plus a widget in Jupyter) and return its handle."""
     global _last_asked
     handle = Quiz(question_id, lang)
     _last_asked = handle
