@@ -156,9 +156,14 @@ def inner_product(embeddings: torch.Tensor) -> torch.Tensor:
     ``[batch, fields, k]`` -> ``[batch, fields * (fields - 1) / 2]``, pairs in row-major order
     (i = 0: j = 1..f-1, then i = 1: j = 2..f-1, ...). These are the products FM sums with weight
     one; IPNN keeps them apart so the network can weight each pair (PNN paper, Section 3.2).
+
+    Computed as the upper triangle of the Gram matrix ``E E^T`` (one batched matrix product),
+    which trains several times faster on a CPU than gathering the pairs' vectors.
     """
-    rows, cols = pair_indices(embeddings.shape[1], embeddings.device)
-    return (embeddings[:, rows] * embeddings[:, cols]).sum(dim=-1)
+    num_fields = embeddings.shape[1]
+    rows, cols = pair_indices(num_fields, embeddings.device)
+    gram = torch.bmm(embeddings, embeddings.transpose(1, 2))
+    return gram.flatten(1).index_select(1, rows * num_fields + cols)
 
 
 def outer_product_pooled(embeddings: torch.Tensor) -> torch.Tensor:

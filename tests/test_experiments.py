@@ -53,6 +53,7 @@ def test_runner_gives_one_tidy_row_per_config_and_seed(results):
     assert list(results["seed"]) == [0, 1, 0, 1]
     assert results["auc"].between(0.3, 1.0).all() and (results["logloss"] > 0).all()
     assert (results["train_seconds"] > 0).all() and (results["epochs_run"] == 1).all()
+    assert (results["cpu_seconds"] > 0).all()
     assert np.allclose(results["samples_per_s"], 2400 / results["train_seconds"])
     deepfm = results.iloc[0]
     assert json.loads(deepfm["params"]) == {"activation": "relu", "batch_norm": False,
@@ -158,6 +159,7 @@ def test_scales_and_table2_configs():
         by_model = {c["model"]: c for c in configs}
         assert by_model["lr"] == {"model": "lr", "label": "LR"}
         assert by_model["ipnn"]["activation"] == "tanh"  # as the paper ran IPNN
+        assert by_model["fnn"]["pretrain_epochs"] == SCALES[scale]["epochs"]
         assert by_model["deepfm"]["hidden"] == list(SCALES[scale]["hidden"])
     with pytest.raises(ValueError, match="unknown scale"):
         table2_configs("huge")
@@ -169,7 +171,8 @@ def test_run_table2_on_given_data_and_its_summary(data):
     assert results.attrs["scale"] == "ci" and results.attrs["oracle"]["auc"] > 0.5
     table = table2_summary(results)
     assert len(table) == 9
-    assert table.set_index("model").loc["lr", "time_vs_lr"] == pytest.approx(1.0)
+    lr_row = table.set_index("model").loc["lr"]
+    assert lr_row["time_vs_lr"] == pytest.approx(1.0) == lr_row["cpu_vs_lr"]
     assert table["criteo_auc"].notna().all()
 
 
@@ -198,5 +201,7 @@ def test_plot_relative_time(results):
     heights = [patch.get_height() for patch in ax.patches]
     assert heights == pytest.approx(ratios.tolist())
     assert ax.get_title() and "lr" in ax.get_ylabel()
+    cpu = relative_time(results, time_column="cpu_seconds")
+    assert cpu["lr(lr=0.01)"] == pytest.approx(1.0) and cpu["keep 0.8"] > 0
     with pytest.raises(ValueError, match="baseline model 'fm'"):
         plot_relative_time(results, baseline="fm")
