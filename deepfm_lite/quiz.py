@@ -346,7 +346,7 @@ def question_html(question: Question, lang: str, reveal_all: bool = False) -> st
     words = UI[lang]
     esc = html.escape
     parts = [
-        '<div class="deepfm-quiz">',
+        '<div class="deepfm-quiz-question">',
         f"<p><b>{esc(words['quiz'])} {esc(question.id)}</b></p>",
         f"<p>{esc(question.question[lang])}</p>",
         "<p>" + "<br>\n".join(
