@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
@@ -43,7 +44,9 @@ class FeaturesEmbedding(nn.Module):
 
     def forward(self, ids: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
         """``[batch, fields]`` ids and values -> ``[batch, fields, embed_dim]`` vectors."""
-        vectors = self.weight[ids + self.offsets]
+        # F.embedding rather than weight[index]: the same rows, but its backward pass sums
+        # gradients in a fixed order, so a seed gives bit-identical training on the CPU.
+        vectors = F.embedding(ids + self.offsets, self.weight)
         return vectors * values.unsqueeze(-1)
 
 
@@ -63,7 +66,8 @@ class FeaturesLinear(nn.Module):
 
     def forward(self, ids: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
         """``[batch, fields]`` ids and values -> ``[batch]`` order-1 logit."""
-        return (self.weight[ids + self.offsets] * values).sum(dim=1) + self.bias
+        weights = F.embedding(ids + self.offsets, self.weight.unsqueeze(1)).squeeze(-1)
+        return (weights * values).sum(dim=1) + self.bias
 
 
 def fm_second_order(embeddings: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,51 @@
+"""Re-execute course notebooks in fresh kernels and save them with their outputs.
+
+    python scripts/run_notebooks.py                 # notebooks/ and solutions/
+    python scripts/run_notebooks.py notebooks/02_fm_math.ipynb
+
+Each notebook runs from its own folder with progress bars off (DEEPFM_LITE_PROGRESS=0), the
+way `pytest` runs them, so the saved outputs are what nbval compares against. After saving
+solutions/, regenerate exercises/ with `python scripts/make_exercises.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_FOLDERS = ("notebooks", "solutions")
+
+
+def execute(path: Path, timeout: int = 600) -> float:
+    """Run ``path`` top to bottom in a fresh kernel from its folder; save it; return seconds."""
+    notebook = nbformat.read(path, as_version=4)
+    os.environ["DEEPFM_LITE_PROGRESS"] = "0"
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    start = time.perf_counter()
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    nbformat.write(notebook, path)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*", type=Path, help="notebooks (default: all)")
+    args = parser.parse_args(argv)
+    paths = args.paths or sorted(p for folder in DEFAULT_FOLDERS
+                                 for p in (ROOT / folder).glob("[0-9]*.ipynb"))
+    for path in paths:
+        seconds = execute(path.resolve())
+        print(f"{seconds:6.1f} s  {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

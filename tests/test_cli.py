@@ -1,0 +1,81 @@
+import json
+
+import pandas as pd
+import pytest
+
+from deepfm_lite import io
+from deepfm_lite.cli import main
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_train_json_report_on_appstore(capsys):
+    code, out, _ = _run(capsys, "train", "--model", "fm", "--dataset", "appstore", "--rows",
+                        "6000", "--epochs", "1", "--seed", "1", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert {"model", "auc", "logloss", "oracle_auc", "oracle_logloss", "train_seconds",
+            "train_samples_per_s"} <= set(report)
+    assert report["model"] == "fm" and 0.5 < report["auc"] < 1
+    assert report["oracle_auc"] > report["auc"] - 0.05
+
+
+def test_readable_table_and_save(capsys, tmp_path):
+    path = tmp_path / "lr.pt"
+    code, out, _ = _run(capsys, "train", "--model", "lr", "--rows", "4000", "--epochs", "1",
+                        "--save", str(path))
+    assert code == 0 and "test AUC" in out and "oracle" in out
+    assert io.load(path).config["model"] == "lr"
+
+
+def test_user_csv_with_inferred_kinds(capsys, tmp_path):
+    from deepfm_lite.datasets import make_appstore
+
+    frame = make_appstore(3000, seed=2).drop(columns=["p_true"])
+    path = tmp_path / "clicks.csv"
+    frame.to_csv(path, index=False)
+    code, out, _ = _run(capsys, "train", "--model", "lr", "--data", str(path), "--format", "csv",
+                        "--label", "click", "--epochs", "1", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["oracle_auc"] is None and report["oracle_logloss"] is None
+
+
+def test_user_csv_explicit_fields(capsys, tmp_path):
+    frame = pd.DataFrame({"a": ["x", "y"] * 200, "b": [1.5, 2.5] * 200, "y": [0, 1] * 200})
+    path = tmp_path / "f.csv"
+    frame.to_csv(path, index=False)
+    code, out, _ = _run(capsys, "train", "--model", "fm", "--data", str(path), "--format", "csv",
+                        "--label", "y", "--categorical", "a", "--numeric", "b", "--epochs", "1",
+                        "--json")
+    assert code == 0 and json.loads(out)["auc"] > 0.9
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["train", "--model", "nope"], "invalid choice"),
+    (["train", "--rows", "-5"], "positive integer"),
+    (["train", "--hidden", "4,x"], "comma-separated integers"),
+    (["train", "--lr", "0"], "--lr must be positive"),
+    (["train", "--dropout", "1.5"], "drop probability"),
+    (["train", "--data", "x.csv"], "--format"),
+    (["train", "--format", "csv"], "go with --data"),
+    (["train", "--data", "/no/such/file.csv", "--format", "csv", "--label", "y"], "No such file"),
+    (["fly"], "invalid choice"),
+])
+def test_bad_arguments_give_one_line_and_exit_code_2(capsys, argv, fragment):
+    code, out, err = _run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and fragment in err
+
+
+def test_csv_label_errors_name_the_column(capsys, tmp_path):
+    path = tmp_path / "f.csv"
+    pd.DataFrame({"a": ["x"] * 10, "y": [0, 1] * 5}).to_csv(path, index=False)
+    code, _, err = _run(capsys, "train", "--data", str(path), "--format", "csv")
+    assert code == 2 and "--label" in err
+    code, _, err = _run(capsys, "train", "--data", str(path), "--format", "csv", "--label", "z")
+    assert code == 2 and "'z'" in err
