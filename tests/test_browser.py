@@ -163,6 +163,7 @@ def jupyterlab(root: Path, home: Path) -> Iterator[tuple[str, str, Path]]:
         "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=",
         f"--LabApp.user_settings_dir={home / 'settings'}",
         f"--LabApp.workspaces_dir={home / 'workspaces'}",
+        f"--FileCheckpoints.checkpoint_dir={home / 'checkpoints'}",  # absolute: not in root
     ]
     env = _isolated_env(home)
     with open(log_path, "wb") as log:
