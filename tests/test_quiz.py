@@ -21,6 +21,13 @@ SEED_HOME = {1: "01", 2: "02", 3: "03", 4: "05", 5: "05"}
 MIN_NEW_QUESTIONS = {f"0{n}": 3 for n in range(8)} | {"08": 8}
 
 
+@pytest.fixture(autouse=True)
+def default_settings(monkeypatch):
+    """English, student mode, whatever the environment of the test run says."""
+    monkeypatch.setattr(deepfm_lite.settings, "language", "en")
+    monkeypatch.setattr(deepfm_lite.settings, "instructor", False)
+
+
 def raw_bank() -> dict[str, dict]:
     """The JSON files as written, read without the module's own parser."""
     return {
@@ -348,6 +355,8 @@ def test_quiz_cells_in_a_kernel_give_deterministic_outputs_shown_once(tmp_path):
     assert view in inspect.getsource(IPyNbFile.__init__), "nbval no longer skips widget views"
 
     cells = [
+        "import deepfm_lite\n"
+        'deepfm_lite.settings.language, deepfm_lite.settings.instructor = "en", False',
         'from deepfm_lite import quiz\nquiz.ask("01.core_challenge")',
         'quiz.answer("c")',
         'handle = quiz.ask("02.unseen_pair", lang="zh")\nhandle',
@@ -356,7 +365,8 @@ def test_quiz_cells_in_a_kernel_give_deterministic_outputs_shown_once(tmp_path):
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
-    outputs = [cell.outputs for cell in notebook.cells]
+    outputs = [cell.outputs for cell in notebook.cells[1:]]
+    assert notebook.cells[0].outputs == []
     for cell_outputs in outputs:
         assert all(out.output_type == "display_data" for out in cell_outputs), cell_outputs
 
