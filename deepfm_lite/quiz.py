@@ -85,7 +85,7 @@ UI = {
         "check": "Check",
         "right": "Right: {letter}. {why}",
         "not_quite": "Not quite: {letter}. {why} Try another option.",
-        "answer_is": "Answer",
+        "answer_is": "Answer: {letter}",
         "how_to": 'Answer in code with quiz.answer("X"), X = A, B, C or D, or with the buttons.',
         "your_answer": "Your answer:",
         "widget_stand_in": "(Answer buttons A-D and Check appear here when widgets are shown.)",
@@ -100,7 +100,7 @@ UI = {
         "check": "核对答案",
         "right": "答对了：{letter}。{why}",
         "not_quite": "还不对：{letter}。{why}再试试别的选项。",
-        "answer_is": "答案",
+        "answer_is": "答案：{letter}",
         "how_to": "在代码里写 quiz.answer(\"X\") 作答（X 为 A、B、C 或 D），或使用作答按钮。",
         "your_answer": "你的答案：",
         "widget_stand_in": "（在能显示 widget 的环境中，这里会出现 A-D 选项和“核对答案”按钮。）",
@@ -332,7 +332,7 @@ def question_text(question: Question, lang: str, reveal_all: bool = False) -> st
         lines.append(f"  {option.letter}. {option.text[lang]}")
     lines.append("")
     if reveal_all:
-        lines.append(f"{words['answer_is']}: {question.answer}")
+        lines.append(words["answer_is"].format(letter=question.answer))
         for option in question.options:
             mark = "✓" if option.letter == question.answer else "✗"
             lines.append(f"  {mark} {option.letter}. {option.why[lang]}")
@@ -354,7 +354,7 @@ def question_html(question: Question, lang: str, reveal_all: bool = False) -> st
         ) + "</p>",
     ]
     if reveal_all:
-        parts.append(f"<p><b>{esc(words['answer_is'])}: {question.answer}</b></p><ul>")
+        parts.append(f"<p><b>{esc(words['answer_is'].format(letter=question.answer))}</b></p><ul>")
         for option in question.options:
             mark = "✓" if option.letter == question.answer else "✗"
             parts.append(f"<li>{mark} <b>{option.letter}.</b> {esc(option.why[lang])}</li>")

@@ -237,7 +237,7 @@ def test_instructor_mode_reveals_the_answer_and_every_explanation(monkeypatch, c
     monkeypatch.setattr(deepfm_lite.settings, "instructor", True)
     handle = quiz.ask(question.id, lang="zh")
     teacher_view = capsys.readouterr().out
-    assert f"答案: {question.answer}" in teacher_view
+    assert f"答案：{question.answer}" in teacher_view
     assert all(option.why["zh"] in teacher_view for option in question.options)
     assert all(html.escape(o.why["zh"]) in handle.mimebundle()["text/html"]
                for o in question.options)
