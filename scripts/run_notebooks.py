@@ -3,8 +3,8 @@
     python scripts/run_notebooks.py                 # notebooks/ and solutions/
     python scripts/run_notebooks.py notebooks/02_fm_math.ipynb
 
-Each notebook runs from its own folder with progress bars off (DEEPFM_LITE_PROGRESS=0), the
-way `pytest` runs them, so the saved outputs are what nbval compares against. After saving
+Each notebook runs from its own folder with progress bars off, English quizzes and instructor mode
+off, the way `pytest` runs them, so the saved outputs are what nbval compares against. After saving
 solutions/, regenerate exercises/ with `python scripts/make_exercises.py`.
 """
 
@@ -26,10 +26,11 @@ DEFAULT_FOLDERS = ("notebooks", "solutions")
 def execute(path: Path, timeout: int = 600) -> float:
     """Run ``path`` top to bottom in a fresh kernel from its folder; save it; return seconds."""
     notebook = nbformat.read(path, as_version=4)
-    os.environ["DEEPFM_LITE_PROGRESS"] = "0"
+    # The settings nbval runs with: no progress bars, English quizzes, instructor mode off.
+    os.environ.update(DEEPFM_LITE_PROGRESS="0", DEEPFM_LITE_LANG="en", DEEPFM_LITE_INSTRUCTOR="0")
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     start = time.perf_counter()
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3", store_widget_state=False,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     nbformat.write(notebook, path)
     return time.perf_counter() - start
