@@ -17,12 +17,20 @@ from .layers import fm_second_order, inner_product
 from .metrics import auc, logloss
 from .models import MODELS, build_model
 from .plots import plot_relative_time, plot_sweep
-from .training import evaluate, fit, oracle_metrics, predict_proba, seed_everything
+from .training import (
+    TrainedModel,
+    evaluate,
+    fit,
+    oracle_metrics,
+    predict_proba,
+    seed_everything,
+    train_model,
+)
 
 __version__ = "0.1.0"
 __all__ = ["settings", "EncodedData", "Schema", "split_frame", "make_appstore",
            "fm_second_order", "auc", "logloss", "MODELS", "build_model", "evaluate", "fit",
-           "oracle_metrics", "predict_proba", "seed_everything",
+           "oracle_metrics", "predict_proba", "seed_everything", "train_model", "TrainedModel",
            "FNN", "FMAndDNN", "InnerPNN", "OuterPNN", "PNNStar", "WideAndDeep", "inner_product",
            "run_experiments", "run_table2", "paper_table2", "save_results", "load_results",
            "summarize", "plot_sweep", "plot_relative_time"]
