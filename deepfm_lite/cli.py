@@ -19,11 +19,21 @@ import pandas as pd
 from . import datasets
 from .datasets import PreparedData, load_dataset, prepare
 from .models import MODELS, build_model
-from .training import evaluate, fit, oracle_metrics
+from .training import (
+    COURSE_BUDGET,
+    COURSE_LEARNING_RATES,
+    COURSE_NETWORK,
+    evaluate,
+    fit,
+    oracle_metrics,
+)
 
-# The default budget: on 200k app-store rows it reaches the quality datasets/README.md states.
-DEFAULTS = {"rows": 200_000, "epochs": 3, "batch_size": 1024, "lr": 3e-3, "embed_dim": 10,
-            "hidden": "200,200,200", "dropout": 0.2}
+# The default budget is the course's (training.COURSE_*): on 200k app-store rows it reaches the
+# quality datasets/README.md states.
+DEFAULTS = {"rows": 200_000, "epochs": COURSE_BUDGET["epochs"],
+            "batch_size": COURSE_BUDGET["batch_size"], "embed_dim": COURSE_NETWORK["embed_dim"],
+            "hidden": ",".join(map(str, COURSE_NETWORK["hidden"])),
+            "dropout": COURSE_NETWORK["dropout"]}
 
 
 class UsageError(Exception):
@@ -80,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "whole file for --data)")
     train.add_argument("--epochs", type=_positive_int, default=DEFAULTS["epochs"])
     train.add_argument("--batch-size", type=_positive_int, default=DEFAULTS["batch_size"])
-    train.add_argument("--lr", type=float, default=DEFAULTS["lr"])
+    train.add_argument("--lr", type=float, default=None,
+                       help=f"Adam step size (default {COURSE_BUDGET['lr']}; "
+                            f"{COURSE_LEARNING_RATES.get('lr')} for lr)")
     train.add_argument("--embed-dim", type=_positive_int, default=DEFAULTS["embed_dim"])
     train.add_argument("--hidden", type=_int_list, default=_int_list(DEFAULTS["hidden"]),
                        help="hidden layer sizes, e.g. 400,400,400")
@@ -132,6 +144,8 @@ def load_data(args) -> PreparedData:
 
 def run_train(args) -> dict:
     """Train the model of ``args`` and return the report (also what ``--json`` prints)."""
+    if args.lr is None:
+        args.lr = COURSE_LEARNING_RATES.get(args.model, COURSE_BUDGET["lr"])
     if args.lr <= 0:
         raise UsageError(f"--lr must be positive, got {args.lr}")
     if not 0 <= args.dropout < 1:
@@ -140,7 +154,8 @@ def run_train(args) -> dict:
     model = build_model(args.model, data.field_dims, seed=args.seed, embed_dim=args.embed_dim,
                         hidden=args.hidden, dropout=args.dropout)
     history = fit(model, data.train, data.valid, epochs=args.epochs, batch_size=args.batch_size,
-                  lr=args.lr, seed=args.seed, device=args.device, patience=1,
+                  lr=args.lr, seed=args.seed, device=args.device,
+                  patience=COURSE_BUDGET["patience"],
                   progress=args.progress)
     scores = evaluate(model, data.test)
     oracle = oracle_metrics(data.test)

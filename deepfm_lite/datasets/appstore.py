@@ -84,7 +84,7 @@ TIME_X_CATEGORY = {
 # pairwise terms can represent it (its pairwise projections vanish), while the top cell,
 # teen x night x games, gets the largest boost.
 YOUTH = [1.0, 0.6, 0.0, -0.6, -1.0]  # per age group
-LATENESS = [-1.0, -0.3, 0.5, 0.8]  # per time slot
+LATENESS = [-0.6, -0.4, 0.2, 0.8]  # per time slot
 FUN = [1.0, 0.4, 0.6, 0.3, -0.4, -0.6, -1.0, -0.5]  # per category
 
 
