@@ -33,11 +33,11 @@ WORLD_SEED = 2017
 N_USERS = 1000
 N_APPS = 600
 AFFINITY_RANK = 4
-NOISE_STD = 0.3
+NOISE_STD = 0.25
 ACTIVITY_STD = 0.15
 QUALITY_STD = 0.3
 AFFINITY_SCALE = 0.1
-THREE_WAY_SCALE = 1.2
+THREE_WAY_SCALE = 1.5
 
 GENDERS = ["female", "male"]
 AGE_GROUPS = ["teen", "18-24", "25-34", "35-49", "50+"]
@@ -59,7 +59,7 @@ TIME_EFFECT = dict(zip(TIME_SLOTS, [-0.15, 0.0, 0.2, 0.1]))
 DAY_EFFECT = dict(zip(DAY_TYPES, [0.0, 0.15]))
 OS_EFFECT = dict(zip(DEVICE_OS, [0.0, 0.1, -0.05]))
 RATING_HINGE = 3.5
-RATING_SLOPE = 1.2
+RATING_SLOPE = 1.6
 
 #                      games social video music shop  edu   fin   tools
 GENDER_X_CATEGORY = {
