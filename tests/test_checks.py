@@ -7,9 +7,11 @@ at least three wrong ones, each of which must be named by its specific hint. Lea
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
@@ -419,6 +421,13 @@ def test_deepfm_names_the_mistake(mistake, hint):
     fails_with(checks.check_deepfm(deepfm_variant(mistake)), hint)
 
 
+def test_deepfm_refuses_the_packages_fm_and_dnn():
+    from deepfm_lite.baselines import FMAndDNN
+
+    fails_with(checks.check_deepfm(lambda dims: FMAndDNN(dims, embed_dim=4, hidden=(8,))),
+               "2 embedding tables", "FM&DNN")
+
+
 def test_deepfm_without_a_shared_table_and_without_field_dims():
     class NoTable(nn.Module):
         def __init__(self, field_dims):
@@ -536,3 +545,85 @@ def test_checks_keep_the_callers_random_state():
     checks.check_mlp(SequentialTower)
     checks.check_deepfm(HandDeepFM)
     assert torch.equal(torch.rand(3), expected)
+
+
+# ---- ablation -----------------------------------------------------------------------------------
+
+
+def sweep_table(aucs: dict, x: str = "dropout", model: str = "deepfm", seeds=(0, 1, 2),
+                changes=None) -> pd.DataFrame:
+    """A table shaped like run_experiments' output: one row per (value of x, seed)."""
+    rows = []
+    for i, (value, per_seed) in enumerate(aucs.items()):
+        params = {"embed_dim": 8, "hidden": [64, 64], "activation": "relu", "dropout": 0.1,
+                  "batch_norm": False, x: value, **((changes or {}).get(i, {}))}
+        for seed, auc_value in zip(seeds, per_seed, strict=True):
+            rows.append({"model": model, "label": f"{x}={value}", "params": json.dumps(params),
+                         "seed": seed, "auc": auc_value, "logloss": 1 - auc_value,
+                         "train_seconds": 1.0, "samples_per_s": 1e4, "epochs_run": 2, x: value})
+    return pd.DataFrame(rows)
+
+
+OVERLAPPING = {0.0: [0.700, 0.702, 0.698], 0.1: [0.705, 0.699, 0.707], 0.3: [0.712, 0.690, 0.691]}
+SEPARATED = {0.0: [0.700, 0.702, 0.698], 0.1: [0.720, 0.722, 0.721], 0.3: [0.690, 0.691, 0.689]}
+
+
+def read_plot(results, x="dropout", metric="auc"):
+    """The reading a learner should make, computed from the table."""
+    stats = results.groupby(x)[metric].agg(["mean", "min", "max"])
+    order = stats["mean"].sort_values(ascending=metric == "logloss").index
+    best, runner_up = order[0], order[1]
+    overlap = (stats.loc[best, "min"] <= stats.loc[runner_up, "max"]
+               and stats.loc[runner_up, "min"] <= stats.loc[best, "max"])
+    return best, bool(overlap)
+
+
+@pytest.fixture(scope="module")
+def real_sweep():
+    from deepfm_lite.datasets import load_dataset
+    from deepfm_lite.experiments import run_experiments
+
+    data = load_dataset("appstore", 3000, seed=0)
+    configs = [{"model": "deepfm", "embed_dim": 4, "hidden": [8], "dropout": p}
+               for p in (0.0, 0.2, 0.5)]
+    return run_experiments(configs, data, seeds=(0, 1), epochs=1, batch_size=256, lr=1e-2,
+                           progress=False)
+
+
+def test_ablation_accepts_a_real_sweep_read_right(real_sweep):
+    best, overlap = read_plot(real_sweep)
+    passes(checks.check_ablation(real_sweep, x="dropout", best=best, bands_overlap=overlap))
+
+
+@pytest.mark.parametrize("table", [OVERLAPPING, SEPARATED])
+def test_ablation_accepts_other_sweeps_and_metrics(table):
+    results = sweep_table(table)
+    best, overlap = read_plot(results)
+    passes(checks.check_ablation(results, "dropout", best, overlap))
+    best, overlap = read_plot(results, metric="logloss")
+    passes(checks.check_ablation(results, "dropout", best, overlap, metric="logloss"))
+    width = sweep_table({16: table[0.0], 64: table[0.1], 256: table[0.3]}, x="embed_dim")
+    passes(checks.check_ablation(width, "embed_dim", 64, overlap))
+
+
+@pytest.mark.parametrize("results, kwargs, hint", [
+    (None, {}, "results is None"),
+    ([{"model": "deepfm"}], {}, "expected the DataFrame"),
+    (sweep_table(OVERLAPPING).drop(columns="dropout"), {}, "no column 'dropout'"),
+    (pd.concat([sweep_table(OVERLAPPING), sweep_table(OVERLAPPING, model="fm")]), {},
+     "several models"),
+    (sweep_table({0.0: [0.7, 0.7, 0.7], 0.1: [0.7, 0.7, 0.7]}), {}, "at least three values"),
+    (sweep_table({0.0: [0.7], 0.1: [0.71], 0.3: [0.69]}, seeds=(0,)), {}, "at least 2 seeds"),
+    (sweep_table(OVERLAPPING).drop(index=[0]), {}, "same seeds"),
+    (sweep_table(OVERLAPPING, changes={2: {"hidden": [128, 128]}}), {}, "hidden also change"),
+    (sweep_table(OVERLAPPING), {"best": 0.1}, "now read the plot"),
+    (sweep_table(OVERLAPPING), {"best": 0.3, "bands_overlap": True}, "single best run"),
+    (sweep_table(OVERLAPPING), {"best": 0.9, "bands_overlap": True}, "keep probability"),
+    (sweep_table(OVERLAPPING), {"best": 0.1, "bands_overlap": False}, "they do overlap"),
+    (sweep_table(SEPARATED), {"best": 0.1, "bands_overlap": True}, "do not overlap"),
+    (sweep_table(SEPARATED), {"best": 0.3, "bands_overlap": False, "metric": "logloss"},
+     "lower is better"),
+    (sweep_table(SEPARATED), {"best": 0.1, "bands_overlap": "no"}, "True or False"),
+])
+def test_ablation_names_the_mistake(results, kwargs, hint):
+    fails_with(checks.check_ablation(results, **{"x": "dropout", **kwargs}), hint)

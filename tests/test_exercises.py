@@ -1,0 +1,176 @@
+"""exercises/ is exactly what scripts/make_exercises.py writes from solutions/, and an
+unanswered exercise never passes: every check in a freshly generated exercise notebook, run in
+a fresh kernel, reports "Not yet" and lets no error escape."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from deepfm_lite.checks import NOT_YET, PASS_MARK
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("make_exercises",
+                                               ROOT / "scripts" / "make_exercises.py")
+make_exercises = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(make_exercises)
+
+SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
+
+
+def test_there_are_at_least_seven_exercises():
+    assert len(SOLUTIONS) >= 7, [p.name for p in SOLUTIONS]
+
+
+def test_exercises_are_what_the_script_writes():
+    differing = make_exercises.differing_files()
+    assert not differing, ("exercises/ is out of date; run `python scripts/make_exercises.py`:\n"
+                           + "\n".join(differing))
+
+
+# ---- the generator itself ---------------------------------------------------------------------
+
+SOURCE = """def f(x):
+    y = 1
+    ### BEGIN SOLUTION
+    return x + y
+    ### END SOLUTION
+
+for i in range(2):
+        ### BEGIN SOLUTION
+        print(i)
+        ### END SOLUTION
+### BEGIN SOLUTION
+z = 3
+### END SOLUTION"""
+
+
+def test_blocks_become_placeholders_at_their_indentation():
+    stripped, blocks = make_exercises.strip_solutions(SOURCE, "cell")
+    assert blocks == 3
+    assert stripped == """def f(x):
+    y = 1
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+for i in range(2):
+        # YOUR CODE HERE
+        raise NotImplementedError()
+# YOUR CODE HERE
+raise NotImplementedError()"""
+
+
+@pytest.mark.parametrize("source, message", [
+    ("### BEGIN SOLUTION\nx = 1", "never closed"),
+    ("x = 1\n### END SOLUTION", "without"),
+    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", "inside the block"),
+])
+def test_unpaired_markers_are_named(source, message):
+    with pytest.raises(make_exercises.SolutionFormatError, match=message):
+        make_exercises.strip_solutions(source, "nb.ipynb, cell 3")
+
+
+def _solution_notebook() -> nbformat.NotebookNode:
+    notebook = nbformat.v4.new_notebook(metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    notebook.cells = [nbformat.v4.new_markdown_cell("# Title"),
+                      nbformat.v4.new_code_cell("def f():\n    ### BEGIN SOLUTION\n    return 1\n"
+                                                "    ### END SOLUTION")]
+    notebook.cells[0]["id"], notebook.cells[1]["id"] = "title", "answer"
+    answer = notebook.cells[1]
+    answer.execution_count = 4
+    answer.metadata["execution"] = {"iopub.status.idle": "2026-01-01T00:00:00"}
+    answer.metadata["tags"] = ["keep-me"]
+    answer.outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    return notebook
+
+
+def test_exercise_keeps_ids_and_metadata_and_clears_outputs():
+    solution = _solution_notebook()
+    exercise = make_exercises.exercise_notebook(solution, "99_test.ipynb")
+    assert [c.id for c in exercise.cells] == ["title", "answer"]
+    assert exercise.metadata == solution.metadata
+    answer = exercise.cells[1]
+    assert answer.outputs == [] and answer.execution_count is None
+    assert answer.metadata == {"tags": ["keep-me"]}
+    assert "return 1" not in answer.source and "raise NotImplementedError()" in answer.source
+    assert solution.cells[1].outputs, "the solution notebook must not be modified"
+    first = make_exercises.render(exercise)
+    again = make_exercises.render(make_exercises.exercise_notebook(solution, "99_test.ipynb"))
+    assert first == again and first.endswith("\n")
+
+
+def test_markers_outside_code_or_no_blocks_are_refused():
+    notebook = _solution_notebook()
+    notebook.cells[0].source = "### BEGIN SOLUTION"
+    with pytest.raises(make_exercises.SolutionFormatError, match="code cells only"):
+        make_exercises.exercise_notebook(notebook, "99_test.ipynb")
+    plain = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    with pytest.raises(make_exercises.SolutionFormatError, match="nothing to exercise"):
+        make_exercises.exercise_notebook(plain, "99_test.ipynb")
+
+
+def test_check_mode_reports_a_stale_exercise(tmp_path, monkeypatch, capsys):
+    solutions, exercises = tmp_path / "solutions", tmp_path / "exercises"
+    solutions.mkdir()
+    nbformat.write(_solution_notebook(), solutions / "01_demo.ipynb")
+    monkeypatch.setattr(make_exercises, "ROOT", tmp_path)
+    monkeypatch.setattr(make_exercises, "SOLUTIONS", solutions)
+    monkeypatch.setattr(make_exercises, "EXERCISES", exercises)
+    assert make_exercises.main(["--check"]) == 1
+    assert "exercises/01_demo.ipynb (missing)" in capsys.readouterr().out
+    assert make_exercises.main([]) == 0
+    assert make_exercises.main(["--check"]) == 0
+    # A learner's run notebook is kept unless --force.
+    ran = nbformat.read(exercises / "01_demo.ipynb", as_version=4)
+    ran.cells[1].execution_count = 1
+    nbformat.write(ran, exercises / "01_demo.ipynb")
+    assert make_exercises.main(["--only", "01"]) == 0
+    assert make_exercises.main(["--check"]) == 1
+    assert make_exercises.main(["--only", "01", "--force"]) == 0
+    assert make_exercises.main(["--check"]) == 0
+
+
+# ---- every generated exercise: its checks say "not yet" ---------------------------------------
+
+
+def _texts(cell) -> list[str]:
+    """Lines a cell showed: printed text and the plain-text form of displayed data."""
+    lines = []
+    for output in cell.outputs:
+        if output.output_type == "stream":
+            lines += output.text.splitlines()
+        elif output.output_type in ("display_data", "execute_result"):
+            lines += output.data.get("text/plain", "").splitlines()
+    return lines
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_unanswered_exercise_never_passes_a_check(solution):
+    text = make_exercises.expected_exercises(solution.name[:2])[
+        make_exercises.EXERCISES / solution.name]
+    notebook = nbformat.reads(text, as_version=4)
+    client = NotebookClient(notebook, timeout=300, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(make_exercises.EXERCISES)}})
+    client.execute()
+    check_cells = [c for c in notebook.cells
+                   if c.cell_type == "code" and "checks.check_" in c.source]
+    assert check_cells, f"{solution.name} calls no check"
+    for cell in check_cells:
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert not errors, f"{solution.name} cell {cell.id}: {errors[0].ename} escaped the check"
+        lines = _texts(cell)
+        assert any(line.startswith(NOT_YET) for line in lines), (cell.id, lines)
+    shown = [line for cell in notebook.cells if cell.cell_type == "code" for line in _texts(cell)]
+    passed = [line for line in shown if line.startswith(PASS_MARK)]
+    assert not passed, f"an unanswered exercise passed: {passed}"
+    # The cells before the first unanswered one (imports, data) run cleanly: the first error
+    # of the notebook is the learner's NotImplementedError.
+    raised = [o.ename for c in notebook.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "error"]
+    assert raised and raised[0] == "NotImplementedError", json.dumps(raised)
