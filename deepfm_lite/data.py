@@ -15,7 +15,7 @@ Id layout of one field (field-local ids; the models add per-field offsets):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -79,6 +79,47 @@ class EncodedData:
         return EncodedData(self.ids.to(device), self.values.to(device), labels, self.p_true)
 
 
+def concat_encoded(parts: Sequence[EncodedData]) -> EncodedData:
+    """Join encoded chunks into one :class:`EncodedData`, rows in order."""
+    if not parts:
+        raise ValueError("no encoded chunks to join")
+    for name in ("labels", "p_true"):
+        present = [getattr(part, name) is not None for part in parts]
+        if any(present) and not all(present):
+            raise ValueError(f"some chunks have {name} and some do not; cannot join them")
+    labels = None if parts[0].labels is None else torch.cat([part.labels for part in parts])
+    p_true = None if parts[0].p_true is None else np.concatenate([part.p_true for part in parts])
+    return EncodedData(torch.cat([part.ids for part in parts]),
+                       torch.cat([part.values for part in parts]), labels, p_true)
+
+
+class _Moments:
+    """Running count, mean and sum of squared deviations of a numeric field (Chan et al.)."""
+
+    def __init__(self) -> None:
+        self.count, self.mean, self.squares = 0, 0.0, 0.0
+
+    def update(self, present: np.ndarray) -> None:
+        if present.size == 0:
+            return
+        mean = present.mean()
+        squares = ((present - mean) ** 2).sum()
+        if self.count == 0:
+            self.count, self.mean, self.squares = present.size, float(mean), float(squares)
+            return
+        total = self.count + present.size
+        delta = mean - self.mean
+        self.squares += squares + delta**2 * self.count * present.size / total
+        self.mean += delta * present.size / total
+        self.count = total
+
+    def mean_std(self) -> tuple[float, float]:
+        """Mean and (population) standard deviation; 0 and 1 when there are too few values."""
+        mean = self.mean if self.count else 0.0
+        std = float(np.sqrt(self.squares / self.count)) if self.count > 1 else 1.0
+        return mean, std
+
+
 def _category_keys(series: pd.Series) -> pd.Series:
     """Categories as strings; integral floats written without '.0' so 3 and 3.0 agree."""
     if pd.api.types.is_float_dtype(series):
@@ -111,6 +152,22 @@ class Schema:
     def fit(cls, df: pd.DataFrame, categorical: Sequence[str] = (), numeric: Sequence[str] = (),
             label: str | None = None, min_count: int = 1) -> Schema:
         """Learn vocabularies (categories seen at least ``min_count`` times) and numeric scales."""
+        return cls.fit_stream([df], categorical, numeric, label, min_count)
+
+    @classmethod
+    def fit_stream(cls, frames: Iterable[pd.DataFrame], categorical: Sequence[str] = (),
+                   numeric: Sequence[str] = (), label: str | None = None,
+                   min_count: int = 1) -> Schema:
+        """:meth:`fit` over an iterable of DataFrame chunks, read one at a time.
+
+        Category counts and numeric moments are summed over the chunks (means and variances
+        merged exactly, Chan et al.'s pairwise update), so a file larger than memory can be
+        fitted chunk by chunk, e.g. from ``read_criteo(path, chunksize=...)``. One chunk gives
+        exactly what :meth:`fit` gives.
+        """
+        if isinstance(frames, pd.DataFrame):
+            raise TypeError("fit_stream takes an iterable of DataFrames; "
+                            "use Schema.fit for a single DataFrame")
         if min_count < 1:
             raise ValueError(f"min_count must be >= 1, got {min_count}")
         overlap = set(categorical) & set(numeric)
@@ -118,19 +175,29 @@ class Schema:
             raise ValueError(f"fields listed as both categorical and numeric: {sorted(overlap)}")
         if not categorical and not numeric:
             raise ValueError("a schema needs at least one categorical or numeric field")
-        _require_columns(df, [*categorical, *numeric, *([label] if label else [])])
+        counts: dict[str, pd.Series | None] = {name: None for name in categorical}
+        moments = {name: _Moments() for name in numeric}
+        columns = None
+        for df in frames:
+            _require_columns(df, [*categorical, *numeric, *([label] if label else [])])
+            columns = list(df.columns) if columns is None else columns
+            for name in categorical:
+                chunk = _category_keys(df[name]).value_counts(dropna=True)
+                counts[name] = chunk if counts[name] is None else counts[name].add(
+                    chunk, fill_value=0)
+            for name in numeric:
+                column = _numeric_column(df, name)
+                moments[name].update(column[~np.isnan(column)])
+        if columns is None:
+            raise ValueError("no data to fit: the iterable of frames was empty")
         specs = []
         for name in categorical:
-            counts = _category_keys(df[name]).value_counts(dropna=True)
-            kept = sorted(counts.index[counts.to_numpy() >= min_count].tolist())
+            kept = sorted(counts[name].index[counts[name].to_numpy() >= min_count].tolist())
             specs.append(FieldSpec(name, "categorical", vocabulary=[str(v) for v in kept]))
         for name in numeric:
-            column = _numeric_column(df, name)
-            present = column[~np.isnan(column)]
-            mean = float(present.mean()) if present.size else 0.0
-            std = float(present.std()) if present.size > 1 else 1.0
+            mean, std = moments[name].mean_std()
             specs.append(FieldSpec(name, "numeric", mean=mean, std=std if std > 0 else 1.0))
-        order = {name: i for i, name in enumerate(df.columns)}
+        order = {name: i for i, name in enumerate(columns)}
         specs.sort(key=lambda spec: order[spec.name])  # keep the frame's column order
         return cls(specs, label)
 
@@ -180,6 +247,14 @@ class Schema:
             labels = torch.from_numpy(_label_column(df, self.label))
         p_true = df["p_true"].to_numpy(dtype=np.float64) if "p_true" in df.columns else None
         return EncodedData(torch.from_numpy(ids), torch.from_numpy(values), labels, p_true)
+
+    def transform_stream(self, frames: Iterable[pd.DataFrame],
+                         require_label: bool = True) -> EncodedData:
+        """:meth:`transform` each chunk of ``frames`` and join them, rows in order."""
+        if isinstance(frames, pd.DataFrame):
+            raise TypeError("transform_stream takes an iterable of DataFrames; "
+                            "use Schema.transform for a single DataFrame")
+        return concat_encoded([self.transform(df, require_label) for df in frames])
 
     # ---- saving --------------------------------------------------------------------------
     def to_dict(self) -> dict:
