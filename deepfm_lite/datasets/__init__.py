@@ -9,8 +9,21 @@ import pandas as pd
 from ..data import EncodedData, Schema, split_frame
 from . import appstore
 from .appstore import make_appstore
+from .criteo import (
+    CRITEO_CATEGORICAL,
+    CRITEO_COLUMNS,
+    CRITEO_INTEGER,
+    CRITEO_LABEL,
+    CRITEO_X4_MIN_COUNT,
+    apply_criteo_recipe,
+    criteo_like_min_count,
+    make_criteo_like,
+    prepare_criteo,
+    read_criteo,
+    write_criteo_tsv,
+)
 
-DATASETS = ("appstore",)
+DATASETS = ("appstore", "criteo-like")
 
 
 @dataclass
@@ -42,7 +55,14 @@ def load_dataset(name: str, n_rows: int, seed: int = 0) -> PreparedData:
     if name == "appstore":
         df = make_appstore(n_rows, seed=seed)
         return prepare(df, appstore.CATEGORICAL, appstore.NUMERIC, appstore.LABEL, seed=seed)
+    if name == "criteo-like":
+        n_train = round(n_rows * 0.8)
+        return prepare_criteo(make_criteo_like(n_rows, seed=seed), seed=seed,
+                              min_count=criteo_like_min_count(n_train))
     raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
 
 
-__all__ = ["DATASETS", "PreparedData", "load_dataset", "make_appstore", "prepare"]
+__all__ = ["DATASETS", "PreparedData", "load_dataset", "make_appstore", "prepare",
+           "CRITEO_LABEL", "CRITEO_INTEGER", "CRITEO_CATEGORICAL", "CRITEO_COLUMNS",
+           "make_criteo_like", "write_criteo_tsv", "read_criteo", "apply_criteo_recipe",
+           "criteo_like_min_count", "CRITEO_X4_MIN_COUNT", "prepare_criteo"]
