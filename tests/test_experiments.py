@@ -122,6 +122,18 @@ def test_bad_configs_fail_early_naming_the_config(data, config, index, pattern):
         run_experiments(config, data, seeds=(0,), epochs=1, progress=False)
 
 
+def test_num_threads_is_set_for_the_run_and_restored(data):
+    torch.set_num_threads(2)
+    try:
+        run_experiments([{"model": "lr"}], data, seeds=(0,), epochs=1, progress=False,
+                        num_threads=1)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)
+    with pytest.raises(ValueError, match="num_threads"):
+        run_experiments([{"model": "lr"}], data, seeds=(0,), progress=False, num_threads=0)
+
+
 def test_bad_arguments_are_named(data):
     with pytest.raises(TypeError, match="config 0 must be a dict"):
         run_experiments(["deepfm"], data, progress=False)
