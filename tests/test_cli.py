@@ -79,3 +79,27 @@ def test_csv_label_errors_name_the_column(capsys, tmp_path):
     assert code == 2 and "--label" in err
     code, _, err = _run(capsys, "train", "--data", str(path), "--format", "csv", "--label", "z")
     assert code == 2 and "'z'" in err
+
+
+def test_criteo_tsv_file(capsys, tmp_path):
+    from deepfm_lite.datasets.criteo import make_criteo_like, write_criteo_tsv
+
+    path = write_criteo_tsv(make_criteo_like(3000, seed=0), tmp_path / "train.txt")
+    code, out, _ = _run(capsys, "train", "--model", "fm", "--data", str(path), "--format",
+                        "criteo", "--epochs", "1", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["oracle_auc"] is None and report["train_rows"] == 2400
+
+
+def test_criteo_like_dataset(capsys):
+    code, out, _ = _run(capsys, "train", "--model", "lr", "--dataset", "criteo-like", "--rows",
+                        "5000", "--epochs", "1", "--json")
+    assert code == 0 and json.loads(out)["oracle_auc"] > 0.7
+
+
+def test_malformed_criteo_file_names_the_line(capsys, tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_text("1\t" + "\t".join(["1"] * 12) + "\n")
+    code, _, err = _run(capsys, "train", "--data", str(path), "--format", "criteo")
+    assert code == 2 and "line 1" in err

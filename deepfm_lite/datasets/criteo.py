@@ -703,7 +703,7 @@ def _normalise(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
         columns[name] = pd.arrays.IntegerArray(
             np.where(missing, 0, numbers).astype(np.int64), missing)
     for name in CRITEO_CATEGORICAL:
-        values = raw[name].to_numpy(dtype=object)
+        values = raw[name].to_numpy(dtype=object, copy=True)
         values[values == ""] = None
         columns[name] = pd.array(values, dtype="string")
     return pd.DataFrame(columns), bad

@@ -1,0 +1,24 @@
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("make_samples", ROOT / "datasets/make_samples.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sample_files_are_what_the_generators_write(capsys):
+    assert _script().main(["--check"]) == 0, capsys.readouterr().out
+
+
+def test_sample_files_are_small_and_open_in_pandas():
+    for name in ("appstore_sample.csv", "criteo_like_sample.csv"):
+        path = ROOT / "datasets" / name
+        assert path.stat().st_size <= 1_000_000
+        assert len(pd.read_csv(path)) > 1000
