@@ -5,6 +5,7 @@ Examples::
     python -m deepfm_lite train --model deepfm --dataset appstore --rows 200000
     python -m deepfm_lite train --model fm --data train.txt --format criteo --json
     python -m deepfm_lite train --model lr --data clicks.csv --format csv --label clicked
+    python -m deepfm_lite table2 --dataset appstore --scale class --out table2.csv
 """
 
 from __future__ import annotations
@@ -103,7 +104,45 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--save", metavar="PATH", help="save the trained model and its schema")
     train.add_argument("--json", action="store_true", help="print one JSON object")
     train.add_argument("--progress", action="store_true", help="show progress bars")
+
+    table2 = commands.add_parser("table2", help="rebuild the paper's Table 2 (all nine models)")
+    table2.add_argument("--dataset", choices=datasets.DATASETS, default="appstore")
+    table2.add_argument("--scale", choices=["ci", "class", "paper"], default="ci",
+                        help="ci: about a minute; class: tens of minutes; paper: hours")
+    table2.add_argument("--seeds", type=_seed_list, default=None,
+                        help="comma-separated seeds (default: the scale's)")
+    table2.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    table2.add_argument("--out", metavar="PATH", help="also save every run as CSV")
+    table2.add_argument("--json", action="store_true", help="print the summary as JSON records")
+    table2.add_argument("--progress", action="store_true", help="show a progress bar")
     return parser
+
+
+def _seed_list(text: str) -> list[int]:
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated seeds, got {text!r}") from None
+    if not seeds:
+        raise argparse.ArgumentTypeError("expected at least one seed")
+    return seeds
+
+
+def run_table2_command(args) -> str:
+    """Run the ``table2`` command; return what it prints."""
+    from .experiments import run_table2, save_results, table2_summary
+
+    results = run_table2(args.dataset, args.scale, seeds=args.seeds, progress=args.progress,
+                         device=args.device)
+    if args.out:
+        save_results(results, args.out)
+    summary = table2_summary(results)
+    if args.json:
+        return summary.to_json(orient="records")
+    oracle = results.attrs.get("oracle")
+    header = (f"Table 2 on {args.dataset} ({args.scale} scale, {results.attrs['n_rows']} rows); "
+              f"oracle AUC {oracle['auc']:.4f}" if oracle else f"Table 2 on {args.dataset}")
+    return header + "\n" + summary.to_string(index=False, float_format=lambda v: f"{v:.4f}")
 
 
 def _read_user_csv(args) -> PreparedData:
@@ -191,6 +230,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        if args.command == "table2":
+            print(run_table2_command(args))
+            return 0
         report = run_train(args)
     except UsageError as error:
         print(f"deepfm_lite: error: {error}", file=sys.stderr)

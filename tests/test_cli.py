@@ -103,3 +103,21 @@ def test_malformed_criteo_file_names_the_line(capsys, tmp_path):
     path.write_text("1\t" + "\t".join(["1"] * 12) + "\n")
     code, _, err = _run(capsys, "train", "--data", str(path), "--format", "criteo")
     assert code == 2 and "line 1" in err
+
+
+def test_table2_command(capsys, tmp_path, monkeypatch):
+    from deepfm_lite import experiments
+
+    tiny = {**experiments.SCALES["ci"], "n_rows": 3000, "epochs": 1, "hidden": (8,)}
+    monkeypatch.setitem(experiments.SCALES, "ci", tiny)
+    out_csv = tmp_path / "runs.csv"
+    code, out, _ = _run(capsys, "table2", "--seeds", "0", "--out", str(out_csv), "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert {row["model"] for row in rows} == set(experiments.TABLE2_MODELS)
+    assert len(experiments.load_results(out_csv)) == len(experiments.TABLE2_MODELS)
+
+
+def test_table2_bad_seeds(capsys):
+    code, _, err = _run(capsys, "table2", "--seeds", "a,b")
+    assert code == 2 and "seeds" in err
