@@ -1,14 +1,10 @@
-"""Shared test setup: progress bars off (the notebooks' kernels inherit this), few threads."""
+"""Fixtures for the unit tests (the settings every run shares are in the root conftest.py)."""
 
-import os
+import matplotlib
+import pytest
+import torch
 
-# The settings notebooks were saved with (nbval compares against them): forced, not defaulted.
-os.environ.update(DEEPFM_LITE_PROGRESS="0", DEEPFM_LITE_LANG="en", DEEPFM_LITE_INSTRUCTOR="0")
-os.environ.setdefault("MPLBACKEND", "Agg")
-
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
+matplotlib.use("Agg")  # figures in unit tests are drawn, never shown
 torch.set_num_threads(2)
 
 
