@@ -18,6 +18,7 @@ from torch import nn
 
 from . import settings
 from .data import EncodedData
+from .fast import make_adam
 from .metrics import auc, logloss
 
 
@@ -117,7 +118,7 @@ def fit(model: nn.Module, train: EncodedData, valid: EncodedData | None = None, 
     model.to(target)
     seed_everything(seed)
     shuffler = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    optimizer = make_adam(model.parameters(), lr=lr, weight_decay=weight_decay)  # fused Adam
     ids, values, labels = (t.to(target) for t in (train.ids, train.values, train.labels))
     history, best_auc, best_state, stale = [], -1.0, None, 0
     # A model may need work before its own training (FNN pre-trains an FM): that time is

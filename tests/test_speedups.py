@@ -1,0 +1,192 @@
+"""The speed-ups of deepfm_lite/fast.py compute what the plain PyTorch pieces compute.
+
+Also smoke-tests the benchmark scripts (benchmarks/*.py) on tiny sizes, without the peers.
+"""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import deepfm_lite as dl
+from deepfm_lite.fast import FastDropout, gather_rows, make_adam
+from deepfm_lite.layers import MLP, fm_second_order
+
+
+@pytest.fixture
+def one_thread():
+    """Many tiny tensor operations: one thread avoids waiting on a busy second core."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+# ---- FastDropout: nn.Dropout's distribution ---------------------------------------------------
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
+def test_fast_dropout_keeps_each_unit_with_probability_one_minus_p(p):
+    torch.manual_seed(0)
+    n = 1_000_000
+    kept = float((FastDropout(p)(torch.ones(n)) != 0).float().mean())
+    sigma = math.sqrt(p * (1 - p) / n)
+    assert abs(kept - (1 - p)) < 5 * sigma
+    # nn.Dropout on the same number of units lands within the same band: same distribution.
+    plain = float((nn.Dropout(p)(torch.ones(n)) != 0).float().mean())
+    assert abs(kept - plain) < 5 * math.sqrt(2) * sigma
+
+
+@pytest.mark.parametrize("p", [0.05, 0.1, 0.123, 0.2, 0.5, 0.9])
+def test_fast_dropout_scales_kept_units_exactly_as_nn_dropout(p):
+    torch.manual_seed(1)
+    x = torch.randn(50_000)
+    fast, plain = FastDropout(p)(x), nn.Dropout(p)(x)
+    kept = fast != 0
+    assert torch.equal(fast[kept & (plain != 0)], plain[kept & (plain != 0)])  # bit-identical
+    assert torch.equal(fast[kept], x[kept] * (torch.ones(()) / (1 - p)))
+    assert (fast[~kept] == 0).all()
+
+
+def test_fast_dropout_masks_are_independent():
+    torch.manual_seed(2)
+    mask = FastDropout(0.5)(torch.ones(2000, 500)) != 0
+    # Neighbouring units, and the same unit in neighbouring rows: all four pairs 1/4 each.
+    for a, b in [(mask[:, :-1], mask[:, 1:]), (mask[:-1], mask[1:])]:
+        counts = torch.stack([(a & b).sum(), (a & ~b).sum(), (~a & b).sum(), (~a & ~b).sum()])
+        expected = a.numel() / 4
+        chi2 = float(((counts - expected) ** 2 / expected).sum())
+        assert chi2 < 21.1  # chi-square, 3 degrees of freedom, p = 1e-4
+    # Two calls draw two different masks.
+    assert not torch.equal(mask, FastDropout(0.5)(torch.ones(2000, 500)) != 0)
+
+
+def test_fast_dropout_is_the_identity_in_eval_mode_and_for_p_zero():
+    x = torch.randn(64, 32)
+    drop = FastDropout(0.5).eval()
+    assert drop(x) is x
+    assert FastDropout(0.0)(x) is x
+    assert torch.equal(FastDropout(1.0)(x), torch.zeros_like(x))
+
+
+def test_fast_dropout_gradient_is_the_mask(one_thread):
+    torch.manual_seed(3)
+    x = torch.randn(256, 64, requires_grad=True)
+    out = FastDropout(0.3)(x)
+    grad = torch.randn_like(out)
+    out.backward(grad)
+    mask = (out != 0).float() / 0.7
+    assert torch.allclose(x.grad, grad * mask, rtol=1e-6, atol=0)
+
+
+def test_fast_dropout_same_seed_same_mask_and_dtype_kept():
+    x = torch.randn(128, 16)
+    torch.manual_seed(4)
+    first = FastDropout(0.5)(x)
+    torch.manual_seed(4)
+    assert torch.equal(first, FastDropout(0.5)(x))
+    assert FastDropout(0.5)(x.bfloat16()).dtype == torch.bfloat16
+    inplace = x.clone()
+    torch.manual_seed(4)
+    assert FastDropout(0.5, inplace=True)(inplace) is inplace and torch.equal(inplace, first)
+
+
+def test_mlp_uses_fast_dropout_which_is_an_nn_dropout():
+    mlp = MLP(8, (4, 4), dropout=0.2)
+    drops = [m for m in mlp.modules() if isinstance(m, nn.Dropout)]
+    assert len(drops) == 2 and all(isinstance(d, FastDropout) and d.p == 0.2 for d in drops)
+
+
+# ---- gather_rows: F.embedding's rows and gradient ---------------------------------------------
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("shape", [(300, 10), (300,)])
+def test_gather_rows_equals_f_embedding_forward_and_backward(shape, threads):
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        gen = torch.Generator().manual_seed(5)
+        table = torch.randn(shape, generator=gen)
+        index = torch.randint(0, shape[0], (4000,), generator=gen)  # many repeated rows
+        grad = torch.randn((4000, *shape[1:]), generator=gen)
+        fast = table.clone().requires_grad_()
+        plain = table.clone().requires_grad_()
+        rows = gather_rows(fast, index)
+        reference = F.embedding(index, plain if plain.dim() == 2 else plain.unsqueeze(1))
+        reference = reference if plain.dim() == 2 else reference.squeeze(1)
+        assert torch.equal(rows, reference)
+        rows.backward(grad)
+        reference.backward(grad)
+        assert torch.equal(fast.grad, plain.grad)  # same sums, same order: bit-identical
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_gather_rows_rejects_an_index_outside_the_table():
+    with pytest.raises(IndexError):
+        gather_rows(torch.randn(5, 3), torch.tensor([0, 5]))
+
+
+def _plain_deepfm_logits(model, ids, values):
+    """DeepFM's forward written with F.embedding and the module's own tensors."""
+    index = ids + model.embedding.offsets
+    vectors = F.embedding(index, model.embedding.weight) * values.unsqueeze(-1)
+    weights = F.embedding(index, model.linear.weight.unsqueeze(1)).squeeze(-1)
+    y_fm = (weights * values).sum(dim=1) + model.linear.bias + fm_second_order(vectors)
+    return y_fm + model.mlp(vectors.flatten(1)).squeeze(1)
+
+
+def test_deepfm_gradients_are_bit_identical_to_the_f_embedding_version():
+    field_dims = [7, 30, 3, 12]
+    model = dl.build_model("deepfm", field_dims, seed=0, embed_dim=4, hidden=(16, 16),
+                           dropout=0.0)
+    gen = torch.Generator().manual_seed(6)
+    ids = torch.stack([torch.randint(0, d, (512,), generator=gen) for d in field_dims], dim=1)
+    values = torch.rand(512, 4, generator=gen)
+    labels = (torch.rand(512, generator=gen) < 0.3).float()
+    grads = []
+    for forward in (model, lambda i, v: _plain_deepfm_logits(model, i, v)):
+        model.zero_grad(set_to_none=True)
+        F.binary_cross_entropy_with_logits(forward(ids, values), labels).backward()
+        grads.append({name: p.grad.clone() for name, p in model.named_parameters()})
+    for name in grads[0]:
+        assert torch.equal(grads[0][name], grads[1][name]), name
+
+
+# ---- make_adam: torch.optim.Adam's update ----------------------------------------------------
+
+
+def _adam_run(optimizer_factory, weight_decay):
+    gen = torch.Generator().manual_seed(7)
+    start = [torch.randn(200, 10, generator=gen), torch.randn(64, 30, generator=gen),
+             torch.randn(64, generator=gen)]
+    params = [nn.Parameter(t.clone()) for t in start]
+    optimizer = optimizer_factory(params, weight_decay)
+    for step in range(100):
+        for p in params:
+            p.grad = torch.randn(p.shape, generator=gen) * (10.0 if step % 3 else 0.01)
+        params[0].grad[::4] = 0.0  # rows of the table no batch touched
+        optimizer.step()
+    return start, params
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 1e-2])
+def test_make_adam_gives_torch_adams_updates_up_to_rounding(weight_decay, one_thread):
+    start, fast = _adam_run(lambda ps, wd: make_adam(ps, lr=1e-2, weight_decay=wd), weight_decay)
+    _, plain = _adam_run(lambda ps, wd: torch.optim.Adam(ps, lr=1e-2, weight_decay=wd,
+                                                         foreach=False), weight_decay)
+    _, other_lr = _adam_run(lambda ps, wd: torch.optim.Adam(ps, lr=1.01e-2, weight_decay=wd,
+                                                            foreach=False), weight_decay)
+    for s, f, p, o in zip(start, fast, plain, other_lr):
+        moved = (p - s).abs().max()
+        assert moved > 0.1  # the parameters travelled far in 100 steps
+        assert (f - p).abs().max() < 1e-5  # float32 rounding, accumulated over 100 steps
+        assert (o - p).abs().max() > 1e-3  # while a 1% larger step is visibly different
+
+
+def test_make_adam_is_fused_on_the_cpu():
+    optimizer = make_adam([nn.Parameter(torch.zeros(3))], lr=1e-3)
+    assert isinstance(optimizer, torch.optim.Adam) and optimizer.defaults["fused"] is True
