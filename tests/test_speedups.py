@@ -3,7 +3,14 @@
 Also smoke-tests the benchmark scripts (benchmarks/*.py) on tiny sizes, without the peers.
 """
 
+import importlib
+import importlib.util
+import json
 import math
+import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -190,3 +197,135 @@ def test_make_adam_gives_torch_adams_updates_up_to_rounding(weight_decay, one_th
 def test_make_adam_is_fused_on_the_cpu():
     optimizer = make_adam([nn.Parameter(torch.zeros(3))], lr=1e-3)
     assert isinstance(optimizer, torch.optim.Adam) and optimizer.defaults["fused"] is True
+
+
+# ---- the benchmark scripts, on tiny sizes and without the peers --------------------------------
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def bench_modules():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        yield {name: importlib.import_module(name)
+               for name in ("bench_train", "compare_peers", "scaling")}
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+@pytest.fixture(scope="module")
+def tiny_data(bench_modules):
+    return bench_modules["bench_train"].load_data(1200, seed=0)
+
+
+@pytest.fixture
+def tiny(bench_modules, tiny_data, monkeypatch):
+    """The scripts' data loader answers with one tiny split made once for the module."""
+    monkeypatch.setattr(bench_modules["bench_train"], "load_data", lambda rows, seed=0: tiny_data)
+    before = torch.get_num_threads()
+    yield bench_modules
+    torch.set_num_threads(before)
+
+
+def test_bench_train_data_is_criteo_format(tiny_data):
+    name, data = tiny_data
+    assert name == "criteo-like" and len(data.train) == 1200 and len(data.field_dims) == 39
+
+
+def test_plain_deepfm_matches_deepfm_lite_in_eval_mode(bench_modules, tiny_data):
+    bt = bench_modules["bench_train"]
+    _, data = tiny_data
+    plain, fast = bt.build("plain", data.field_dims, 0), bt.build("deepfm_lite", data.field_dims, 0)
+    assert any(type(m) is nn.Dropout for m in plain.modules())
+    assert not any(type(m) is nn.Dropout for m in fast.modules())
+    assert torch.equal(bt.plain_predict(plain, data.test), bt.plain_predict(fast, data.test))
+
+
+def test_bench_train_json_and_table(tiny, capsys, tmp_path):
+    out = tmp_path / "bench.json"
+    assert tiny["bench_train"].main(["--rows", "1200", "--reps", "1", "--batch-sizes", "256",
+                                     "--threads", "1", "--json", "--json-out", str(out)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert json.loads(out.read_text()) == report
+    rows = {r["implementation"]: r for r in report["results"]}
+    assert set(rows) == {"plain loop", "deepfm_lite"}
+    for row in rows.values():
+        assert row["train_samples_per_s"] > 0 and row["infer_samples_per_s"] > 0
+        assert 0.0 <= row["auc"] <= 1.0 and row["logloss"] > 0
+    assert report["config"]["train_rows"] == 1200 and report["machine"]["threads"] == 1
+    tiny["bench_train"].main(["--rows", "1200", "--reps", "1", "--batch-sizes", "256",
+                              "--threads", "1"])
+    table = capsys.readouterr().out
+    assert "plain loop" in table and "deepfm_lite" in table and "samples/s" in table
+
+
+def test_bench_train_ablation(tiny, capsys):
+    tiny["bench_train"].main(["--rows", "1200", "--ablation", "--rounds", "2", "--block", "1",
+                              "--batch-sizes", "256", "--threads", "1", "--json"])
+    rows = json.loads(capsys.readouterr().out)["ablation"]
+    assert [r["variant"] for r in rows][0] == "plain loop" and rows[0]["speedup"] == 1.0
+    assert len(rows) == 5 and all(r["train_samples_per_s"] > 0 for r in rows)
+
+
+def test_bench_train_rejects_bad_arguments(bench_modules, capsys):
+    for argv in (["--batch-sizes", "1024,big"], ["--reps", "0"]):
+        with pytest.raises(SystemExit) as exit_info:
+            bench_modules["bench_train"].parse_args(argv)
+        assert exit_info.value.code == 2
+    assert "--batch-sizes" in capsys.readouterr().err
+
+
+def test_compare_peers_without_peers(tiny, capsys):
+    cp = tiny["compare_peers"]
+    assert cp.main(["--rows", "1200", "--reps", "1", "--batch-sizes", "256", "--threads", "1",
+                    "--only", "deepfm_lite", "--no-memory", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert list(report) == ["deepfm_lite"]
+    entry = report["deepfm_lite"]
+    for key in ("train_samples_per_s", "infer_samples_per_s", "auc", "logloss", "peak_rss_mb"):
+        assert key in entry
+    assert entry["train_samples_per_s"] > 0 and entry["peak_rss_mb"] is None
+    cp.main(["--rows", "1200", "--reps", "1", "--batch-sizes", "256", "--threads", "1",
+             "--only", "deepfm_lite", "--no-memory"])
+    assert "deepfm_lite" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cp.parse_args(["--only", "torchfm"])  # deepfm_lite is the reference of the ratios
+
+
+def test_compare_peers_blocks_the_network(bench_modules):
+    cp = bench_modules["compare_peers"]
+    attempts = []
+    with cp.no_network(attempts):
+        with pytest.raises(cp.NetworkBlocked):
+            socket.create_connection(("pypi.org", 443), timeout=1)
+        with pytest.raises(cp.NetworkBlocked):
+            socket.socket().connect(("127.0.0.1", 9))
+    assert len(attempts) == 2
+    assert socket.create_connection is not None and "refuse" not in repr(socket.create_connection)
+    assert cp.peak_rss_mb() is None or cp.peak_rss_mb() > 10
+
+
+def test_deepctr_imports_without_touching_the_network(bench_modules):
+    """Only where DeepCTR-Torch is installed: its import must open no connection."""
+    if importlib.util.find_spec("deepctr_torch") is None or "deepctr_torch" in sys.modules:
+        pytest.skip("DeepCTR-Torch is not installed (or already imported)")
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import threading, compare_peers as cp; "
+            "attempts = []; module = cp.import_deepctr(attempts); "
+            "alive = [t.name for t in threading.enumerate() if t is not threading.main_thread()]; "
+            "print(module is not None, len(attempts), len(alive))")
+    done = subprocess.run([sys.executable, "-c", code, str(BENCHMARKS)], capture_output=True,
+                          text=True, timeout=300, check=True)
+    assert done.stdout.split() == ["True", "0", "0"]
+    assert "check the latest version" not in done.stdout + done.stderr
+
+
+def test_scaling_quick(tiny, capsys, tmp_path):
+    figure = tmp_path / "scaling.png"
+    assert tiny["scaling"].main(["--rows", "1200", "--rounds", "1", "--quick", "--threads", "1",
+                                 "--json", "--plot", str(figure)]) == 0
+    points = json.loads(capsys.readouterr().out)["points"]
+    assert {p["factor"] for p in points} == {"rows", "batch_size", "embed_dim", "width"}
+    assert all(p["train_samples_per_s"] > 0 for p in points) and figure.stat().st_size > 0
+    widths = {p["width"]: p["mlp_mflop_per_sample"] for p in points if p["factor"] == "width"}
+    assert widths[400] > widths[100]
