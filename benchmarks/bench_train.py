@@ -43,7 +43,7 @@ from deepfm_lite.fast import FastDropout, make_adam
 from deepfm_lite.layers import fm_second_order
 from deepfm_lite.metrics import auc, logloss  # noqa: F401  (compare_peers uses them)
 from deepfm_lite.models import DeepFM
-from deepfm_lite.training import predict_logits
+from deepfm_lite.training import predict_logits, resolve_device
 
 # The paper's Criteo configuration (Section 3.1): what every implementation here trains.
 CONFIG = {"embed_dim": 10, "hidden": (400, 400, 400), "dropout": 0.5, "lr": 1e-3}
@@ -110,8 +110,9 @@ def plain_fit(model: nn.Module, train: EncodedData, batch_size: int, seed: int,
               fused_adam: bool = False) -> None:
     """One epoch of the textbook loop: shuffle once, slice batches, Adam on BCE-with-logits."""
     dl.seed_everything(seed)
+    device = next(model.parameters()).device
     order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))
-    ids, values, labels = train.ids[order], train.values[order], train.labels[order]
+    ids, values, labels = (t[order].to(device) for t in (train.ids, train.values, train.labels))
     optimizer = (make_adam(model.parameters(), lr=CONFIG["lr"]) if fused_adam else
                  torch.optim.Adam(model.parameters(), lr=CONFIG["lr"]))
     model.train()
@@ -127,7 +128,9 @@ def plain_fit(model: nn.Module, train: EncodedData, batch_size: int, seed: int,
 def plain_predict(model: nn.Module, data: EncodedData, batch_size: int = INFER_BATCH):
     """Logits of every row in evaluation mode, batch by batch."""
     model.eval()
-    return torch.cat([model(data.ids[s:s + batch_size], data.values[s:s + batch_size])
+    device = next(model.parameters()).device
+    return torch.cat([model(data.ids[s:s + batch_size].to(device),
+                            data.values[s:s + batch_size].to(device)).cpu()
                       for s in range(0, len(data), batch_size)])
 
 
@@ -148,8 +151,11 @@ def machine_info(threads: int) -> dict:
 
 
 def timed(function: Callable[[], object]) -> tuple[float, object]:
+    """Wall seconds of ``function()`` (waiting for the GPU to finish, where one is used)."""
     start = time.perf_counter()
     result = function()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
     return time.perf_counter() - start, result
 
 
@@ -170,14 +176,14 @@ def summarize(runs: list[dict]) -> dict:
             "logloss": statistics.median(r["logloss"] for r in runs), "runs": len(runs)}
 
 
-def run_one(kind: str, data, batch_size: int, seed: int) -> dict:
-    model = build(kind, data.field_dims, seed)
+def run_one(kind: str, data, batch_size: int, seed: int, device: str = "cpu") -> dict:
+    model = build(kind, data.field_dims, seed).to(device)
     if kind == "plain":
         train_s, _ = timed(lambda: plain_fit(model, data.train, batch_size, seed))
         infer_s, _ = timed(lambda: plain_predict(model, data.train))
     else:
         train_s, _ = timed(lambda: dl.fit(model, data.train, epochs=1, batch_size=batch_size,
-                                          lr=CONFIG["lr"], seed=seed, device="cpu",
+                                          lr=CONFIG["lr"], seed=seed, device=device,
                                           progress=False))
         infer_s, _ = timed(lambda: predict_logits(model, data.train, INFER_BATCH))
     test_logits = plain_predict(model, data.test)
@@ -185,30 +191,31 @@ def run_one(kind: str, data, batch_size: int, seed: int) -> dict:
             "infer_samples_per_s": len(data.train) / infer_s, **scores(test_logits, data.test)}
 
 
-def warm_up(data, batch_size: int, kinds, seed: int) -> None:
+def warm_up(data, batch_size: int, kinds, seed: int, device: str = "cpu") -> None:
     """A few untimed batches of each implementation: first calls allocate and initialise."""
     rows = min(len(data.train), 8 * batch_size)
     head = EncodedData(data.train.ids[:rows], data.train.values[:rows], data.train.labels[:rows])
     for kind in kinds:
-        model = build(kind, data.field_dims, seed)
+        model = build(kind, data.field_dims, seed).to(device)
         if kind == "plain":
             plain_fit(model, head, batch_size, seed)
         else:
             dl.fit(model, head, epochs=1, batch_size=batch_size, lr=CONFIG["lr"], seed=seed,
-                   device="cpu", progress=False)
+                   device=device, progress=False)
         plain_predict(model, head)
 
 
-def compare(data, batch_sizes: list[int], reps: int, seed: int) -> list[dict]:
+def compare(data, batch_sizes: list[int], reps: int, seed: int,
+            device: str = "cpu") -> list[dict]:
     """Plain loop and deepfm_lite, alternating which goes first, ``reps`` runs each."""
     kinds = ["plain", "deepfm_lite"]
     results = []
     for batch_size in batch_sizes:
-        warm_up(data, batch_size, kinds, seed)
+        warm_up(data, batch_size, kinds, seed, device)
         runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
         for rep in range(reps):
             for kind in (kinds if rep % 2 == 0 else kinds[::-1]):
-                runs[kind].append(run_one(kind, data, batch_size, seed + rep))
+                runs[kind].append(run_one(kind, data, batch_size, seed + rep, device))
         for kind in kinds:
             results.append({"implementation": "plain loop" if kind == "plain" else kind,
                             "batch_size": batch_size, **summarize(runs[kind])})
@@ -225,18 +232,19 @@ ABLATION = {  # variant -> (speed-ups switched on over the plain loop)
 
 
 def ablation(data, batch_size: int, rounds: int, block: int, seed: int,
-             clock: Callable[[], float] = time.perf_counter) -> list[dict]:
+             clock: Callable[[], float] = time.perf_counter, device: str = "cpu") -> list[dict]:
     """Seconds per training step of each variant of :data:`ABLATION`, interleaved.
 
     Every round runs ``block`` steps of each variant (order reversed every other round); the
     gain of a variant is the median over rounds of (plain seconds / variant seconds), so a slow
     spell of the machine that spans a round cancels out.
     """
-    train = data.train
+    train = EncodedData(*(t.to(device) for t in (data.train.ids, data.train.values,
+                                                   data.train.labels)))
     states = {}
     for name, flags in ABLATION.items():
         model_flags = {k: v for k, v in flags.items() if k != "fused_adam"}
-        model = build("plain", data.field_dims, seed, **model_flags).train()
+        model = build("plain", data.field_dims, seed, **model_flags).to(device).train()
         optimizer = (make_adam(model.parameters(), lr=CONFIG["lr"]) if flags.get("fused_adam")
                      else torch.optim.Adam(model.parameters(), lr=CONFIG["lr"]))
         states[name] = (model, optimizer)
@@ -260,6 +268,8 @@ def ablation(data, batch_size: int, rounds: int, block: int, seed: int,
         for name in (names if r % 2 == 0 else names[::-1]):
             start = clock()
             steps(name, block * (r + 1))
+            if device.startswith("cuda"):
+                torch.cuda.synchronize()
             seconds[name].append((clock() - start) / block)
     rows = []
     base = seconds[names[0]]
@@ -323,6 +333,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--reps", type=int, default=3, help="runs per implementation and batch")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.add_argument("--json-out", metavar="FILE", help="also write the JSON object to FILE")
     parser.add_argument("--ablation", action="store_true",
@@ -342,13 +353,17 @@ def parse_args(argv=None) -> argparse.Namespace:
             or args.rounds < 1 or args.block < 1:
         parser.error("--rows must be >= 10 and --reps, --threads, --rounds, --block and every "
                      "batch size >= 1")
+    try:
+        args.device = str(resolve_device(args.device))
+    except (ValueError, RuntimeError) as error:
+        parser.error(f"--device: {error}")
     return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    machine = machine_info(args.threads)
+    machine = {**machine_info(args.threads), "device": args.device}
     name, data = load_data(args.rows, args.seed)
     config = {**CONFIG, "hidden": list(CONFIG["hidden"]), "dataset": name,
               "train_rows": len(data.train), "fields": len(data.field_dims),
@@ -359,7 +374,8 @@ def main(argv=None) -> int:
               f"{config['table_rows']:,} rows), one epoch per run")
     if args.ablation:
         clock = time.process_time if args.clock == "cpu" else time.perf_counter
-        rows = ablation(data, args.batch_sizes[0], args.rounds, args.block, args.seed, clock)
+        rows = ablation(data, args.batch_sizes[0], args.rounds, args.block, args.seed, clock,
+                        args.device)
         emit_json({"config": config, "machine": machine, "clock": args.clock,
                    "ablation": rows}, args)
         if not args.json:
@@ -368,7 +384,7 @@ def main(argv=None) -> int:
                   f"{args.threads} threads, {machine['cpu']}")
             print_ablation(rows)
         return 0
-    results = compare(data, args.batch_sizes, args.reps, args.seed)
+    results = compare(data, args.batch_sizes, args.reps, args.seed, args.device)
     emit_json({"config": config, "machine": machine, "results": results}, args)
     if not args.json:
         print_table(header, results, machine)

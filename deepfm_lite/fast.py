@@ -8,11 +8,20 @@ and is used by the layers and the fit loop, so a learner never has to call it di
   the same rows and the same gradient, with a cheaper backward pass on the CPU;
 * :func:`make_adam` builds ``torch.optim.Adam`` with its fused (one-kernel) update.
 
-How the gains were measured: interleaved A/B runs in one process on the issue's configuration
-(DeepFM, k=10, MLP 400-400-400, dropout 0.5, batch 1024, 180k criteo-like rows, 30,842-row
-table), alternating the variants every 5 training steps, 20-30 rounds, CPU time of the training
-thread, median of the per-round ratios; on a 2-core machine shared with other jobs, 1 thread.
-``benchmarks/bench_train.py --ablation`` repeats that measurement on any machine.
+How the gains were measured: ``python benchmarks/bench_train.py --ablation --threads 1 --clock
+cpu --rounds 24`` on the issue's configuration (DeepFM, k=10, MLP 400-400-400, dropout 0.5, Adam
+1e-3, batch 1024, 180k criteo-like rows, a 3,106-row table): a plain PyTorch DeepFM plus one
+speed-up at a time, all variants in one process, alternating every 5 training steps, 24 rounds,
+the process's CPU time per step, median of the per-round ratios (interquartile range in
+brackets). Machine: 2-core AMD EPYC (AVX2), shared with other jobs (load ~10), one thread.
+All three together: +26% (+20% to +38%), 10.1k -> 12.8k samples/s per core.
+
+Tried and left out, measured the same way: bfloat16 autocast (this CPU has AVX2 but no
+AVX512-BF16: a 1024x400x400 bfloat16 matmul ran 7x slower than in float32); in-place ReLU
+(+3%, interquartile range -7% to +10%: not told apart from noise); a fused ReLU-and-dropout
+autograd function (+0%); masks from random bytes instead of float uniforms (no cheaper to
+draw); one lookup for the vectors and the order-1 weights together (with :func:`gather_rows`
+the order-1 lookup costs 0.2 ms per batch, less than concatenating the two tables would).
 """
 
 from __future__ import annotations
@@ -33,9 +42,10 @@ class FastDropout(nn.Dropout):
     (on float32's grid of 2^-24 steps, so exact for p = 0.5 and within 6e-8 for any p), and the
     kept values are bit-identical to ``nn.Dropout``'s.
 
-    Measured gain: +15% training samples/s for the whole DeepFM step (median of paired ratios,
-    interquartile range +8% to +20%; see the module docstring). ``bernoulli_`` on the CPU costs
-    about twice a uniform draw plus a comparison, and a 400-wide tower draws three masks per step.
+    Measured gain: +16% (+12% to +22%) training samples/s for the whole DeepFM step (see the
+    module docstring). On a non-Intel CPU ``bernoulli_`` draws its numbers one by one with a
+    per-element Bernoulli sampler, about twice the cost of a uniform draw plus a comparison;
+    the 400-wide tower draws three masks of 400 x batch units per step.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -76,8 +86,10 @@ def gather_rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     ``index_add_`` does not. On other devices ``index_add_`` would use atomic adds (an order
     that changes from run to run), so ``F.embedding`` is used there.
 
-    Measured gain: +10% training samples/s for the whole DeepFM step (table gradient 9.8 ms ->
-    2.1 ms CPU time per 1024-row batch for the vectors and the order-1 weights together).
+    Measured gain: +5.5% (-1% to +9%) training samples/s for the whole DeepFM step; alone, the
+    table gradients of one 1024-row batch (vectors and order-1 weights) take 2.1 ms CPU time
+    instead of 9.8 ms (micro-benchmark, medians of 15 x 10 calls). The gain grows with the
+    share of the step the lookups take: more fields, smaller towers.
     """
     if table.device.type != "cpu":
         return F.embedding(index, table) if table.dim() == 2 else \
@@ -94,8 +106,9 @@ def make_adam(params: Iterable[torch.nn.Parameter], lr: float,
     implementation by about one unit in the last place per step, so runs are reproducible
     with it but not bit-identical to ``torch.optim.Adam(fused=False)``.
 
-    Measured gain: optimizer step 4.8 ms -> 1.5 ms CPU time for DeepFM's 817k parameters, +5%
-    training samples/s for the whole step.
+    Measured gain: the optimizer step alone takes 1.5 ms instead of 4.8 ms CPU time for DeepFM's
+    817k parameters (a 30,842-row table; medians of 30 x 5 interleaved steps); +1.4% (-3% to
+    +10%) for the whole training step with the 3,106-row table, within the noise there.
     """
     params = list(params)
     fused = all(p.device.type in ("cpu", "cuda") and p.dtype.is_floating_point for p in params)
