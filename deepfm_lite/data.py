@@ -68,7 +68,8 @@ class EncodedData:
 
     def subset(self, index) -> EncodedData:
         """Rows selected by a slice, boolean mask or integer index."""
-        index_t = torch.as_tensor(index) if not isinstance(index, slice) else index
+        # np.array copies: a read-only mask (pandas' to_numpy) would make torch warn.
+        index_t = torch.as_tensor(np.array(index)) if not isinstance(index, slice) else index
         p_true = None if self.p_true is None else self.p_true[
             index if isinstance(index, slice) else np.asarray(index)]
         labels = None if self.labels is None else self.labels[index_t]
