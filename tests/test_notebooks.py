@@ -8,10 +8,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-# 04_deep_part and 05_deepfm are not in the course yet (issue 3 stays open until they are);
-# add them here when they land.
-EXPECTED = ["00_course_map", "01_ctr_basics", "02_fm_math", "03_embeddings",
-            "06_experiments", "07_hyperparameters", "08_review"]
+EXPECTED = ["00_course_map", "01_ctr_basics", "02_fm_math", "03_embeddings", "04_deep_part",
+            "05_deepfm", "06_experiments", "07_hyperparameters", "08_review"]
 
 
 def _code_cells(path):
