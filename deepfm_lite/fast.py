@@ -14,7 +14,10 @@ cpu --rounds 24`` on the issue's configuration (DeepFM, k=10, MLP 400-400-400, d
 speed-up at a time, all variants in one process, alternating every 5 training steps, 24 rounds,
 the process's CPU time per step, median of the per-round ratios (interquartile range in
 brackets). Machine: 2-core AMD EPYC (AVX2), shared with other jobs (load ~10), one thread.
-All three together: +26% (+20% to +38%), 10.1k -> 12.8k samples/s per core.
+All three together: +26% (+20% to +38%), 10.1k -> 12.8k samples/s per core. Measured again
+when the machine was nearly idle, with the default 2 threads and wall time (``--ablation
+--rounds 20``): +55% (+45% to +67%), 17.7k -> 27.6k samples/s. The gains grow with threads
+because a CPU dropout mask is drawn by one thread whatever the thread count.
 
 Tried and left out, measured the same way: bfloat16 autocast (this CPU has AVX2 but no
 AVX512-BF16: a 1024x400x400 bfloat16 matmul ran 7x slower than in float32); in-place ReLU
@@ -42,10 +45,11 @@ class FastDropout(nn.Dropout):
     (on float32's grid of 2^-24 steps, so exact for p = 0.5 and within 6e-8 for any p), and the
     kept values are bit-identical to ``nn.Dropout``'s.
 
-    Measured gain: +16% (+12% to +22%) training samples/s for the whole DeepFM step (see the
-    module docstring). On a non-Intel CPU ``bernoulli_`` draws its numbers one by one with a
-    per-element Bernoulli sampler, about twice the cost of a uniform draw plus a comparison;
-    the 400-wide tower draws three masks of 400 x batch units per step.
+    Measured gain: +16% (+12% to +22%) training samples/s for the whole DeepFM step with one
+    thread, +28% (+27% to +35%) with two (see the module docstring). On a non-Intel CPU
+    ``bernoulli_`` draws its numbers one by one with a per-element Bernoulli sampler, about
+    twice the cost of a uniform draw plus a comparison; the 400-wide tower draws three masks
+    of 400 x batch units per step.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -86,7 +90,8 @@ def gather_rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     ``index_add_`` does not. On other devices ``index_add_`` would use atomic adds (an order
     that changes from run to run), so ``F.embedding`` is used there.
 
-    Measured gain: +5.5% (-1% to +9%) training samples/s for the whole DeepFM step; alone, the
+    Measured gain: +5.5% (-1% to +9%) training samples/s for the whole DeepFM step with one
+    thread, +7% (0% to +10%) with two; alone, the
     table gradients of one 1024-row batch (vectors and order-1 weights) take 2.1 ms CPU time
     instead of 9.8 ms (micro-benchmark, medians of 15 x 10 calls). The gain grows with the
     share of the step the lookups take: more fields, smaller towers.
@@ -107,8 +112,9 @@ def make_adam(params: Iterable[torch.nn.Parameter], lr: float,
     with it but not bit-identical to ``torch.optim.Adam(fused=False)``.
 
     Measured gain: the optimizer step alone takes 1.5 ms instead of 4.8 ms CPU time for DeepFM's
-    817k parameters (a 30,842-row table; medians of 30 x 5 interleaved steps); +1.4% (-3% to
-    +10%) for the whole training step with the 3,106-row table, within the noise there.
+    817k parameters (a 30,842-row table; medians of 30 x 5 interleaved steps); for the whole
+    training step with the 3,106-row table +1.4% (-3% to +10%) with one thread, +5% (0% to
+    +10%) with two.
     """
     params = list(params)
     fused = all(p.device.type in ("cpu", "cuda") and p.dtype.is_floating_point for p in params)
