@@ -1,9 +1,14 @@
 """Training and inference speed of deepfm_lite's DeepFM, next to a plain PyTorch loop.
 
 The configuration is the paper's Criteo setting (DeepFM, k=10, MLP 400-400-400 relu, dropout 0.5,
-Adam 1e-3) on 180k training rows of criteo-like data, one epoch per run. Both implementations
-run in this one process, interleaved (A B, B A, ...), so a load that comes and goes on a shared
-machine hits both alike; the table shows the median and the range over the repetitions.
+Adam 1e-3) on 180k training rows of criteo-like data, one epoch per run. Every run happens in
+a fresh Python process of its own (which trains a few untimed batches first), so no run
+inherits another's memory or settings: ``deepfm_lite.fit`` changes the process's allocator
+settings (``deepfm_lite.fast.keep_freed_memory``), which a plain loop in the same process would
+otherwise enjoy too. The runs are interleaved (A B, B A, ...), so a load that comes and goes on
+a shared machine hits both alike (``--memory-ablation`` adds a third: deepfm_lite with
+``keep_freed_memory`` off, the order rotating); the table shows the median and the range over
+the repetitions, and what the tower's matrix multiplies alone would allow on the machine.
 
 * ``plain loop``: the same model and the same tensor-slicing loop, written with the plain PyTorch
   pieces (``F.embedding``, ``nn.Dropout``, ``torch.optim.Adam``);
@@ -11,7 +16,9 @@ machine hits both alike; the table shows the median and the range over the repet
   the speed-ups of ``deepfm_lite/fast.py``.
 
 ``--ablation`` measures each speed-up alone on top of the plain loop, training step by training
-step (blocks of steps alternating between the variants), with the median of the paired ratios.
+step (blocks of steps alternating between the variants in one process), with the median of the
+paired ratios. ``keep_freed_memory`` is not among them: once set, it holds for the whole
+process, so its gain shows only in the comparison of fresh processes (the default mode).
 
 Usage::
 
@@ -29,7 +36,9 @@ import math
 import os
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 
@@ -43,11 +52,12 @@ from deepfm_lite.fast import FastDropout, make_adam
 from deepfm_lite.layers import fm_second_order
 from deepfm_lite.metrics import auc, logloss  # noqa: F401  (compare_peers uses them)
 from deepfm_lite.models import DeepFM
-from deepfm_lite.training import predict_logits, resolve_device
+from deepfm_lite.training import PREDICT_BATCH, predict_logits, resolve_device
 
 # The paper's Criteo configuration (Section 3.1): what every implementation here trains.
 CONFIG = {"embed_dim": 10, "hidden": (400, 400, 400), "dropout": 0.5, "lr": 1e-3}
-INFER_BATCH = 8192  # predict_logits' default, used for every implementation's inference
+# predict_logits' CPU default, used for every implementation's inference on every device
+INFER_BATCH = PREDICT_BATCH["cpu"]
 
 
 # ---- data --------------------------------------------------------------------------------------
@@ -64,6 +74,34 @@ def load_data(train_rows: int, seed: int = 0):
     total = math.ceil(train_rows / 0.8)
     name = "criteo-like" if hasattr(datasets, "make_criteo_like") else "appstore"
     return name, datasets.load_dataset(name, total, seed=seed)
+
+
+def save_split(data, folder: str) -> str:
+    """Write the training and test splits to ``folder``/split.pt for the fresh processes."""
+    path = os.path.join(folder, "split.pt")
+    torch.save({"train": (data.train.ids, data.train.values, data.train.labels),
+                "test": (data.test.ids, data.test.values, data.test.labels),
+                "field_dims": list(data.field_dims)}, path)
+    return path
+
+
+def load_split(path: str):
+    """What :func:`save_split` wrote: an object with ``train``, ``test`` and ``field_dims``."""
+    saved = torch.load(path, weights_only=True)
+    return type("Split", (), {"train": EncodedData(*saved["train"]),
+                              "test": EncodedData(*saved["test"]),
+                              "field_dims": saved["field_dims"]})
+
+
+def in_fresh_process(script: str, argv: list[str]) -> dict:
+    """Run ``python script *argv`` and return the JSON object its last output line holds."""
+    done = subprocess.run([sys.executable, script, *argv], capture_output=True, text=True,
+                          check=False)
+    try:
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        raise RuntimeError(f"{os.path.basename(script)} {' '.join(argv)} failed "
+                           f"(exit code {done.returncode}):\n{done.stderr[-3000:]}") from None
 
 
 # ---- the plain PyTorch reference -----------------------------------------------------------------
@@ -137,6 +175,39 @@ def plain_predict(model: nn.Module, data: EncodedData, batch_size: int = INFER_B
 # ---- measuring -----------------------------------------------------------------------------------
 
 
+def matmul_bound(input_dim: int, batch_size: int, infer_batch: int = INFER_BATCH,
+                 reps: int = 30, device: str = "cpu") -> dict[str, float]:
+    """Samples/s the tower's matrix multiplies alone would allow on this machine.
+
+    Times exactly the products of DeepFM's MLP (``input_dim`` -> 400 -> 400 -> 400 -> 1): for a
+    training step the forward ``addmm`` of every layer plus the two backward products (input
+    and weight gradients), twelve in all; for inference the four forward ones. The median over
+    ``reps`` repetitions; any implementation of this model must do at least this work.
+    """
+    widths = [input_dim, *CONFIG["hidden"], 1]
+    layers = [(torch.randn(n_out, n_in, device=device), torch.randn(n_out, device=device))
+              for n_in, n_out in zip(widths[:-1], widths[1:])]
+
+    def seconds(rows: int, backward: bool) -> float:
+        inputs = [torch.randn(rows, n_in, device=device) for n_in in widths[:-1]]
+        grads = [torch.randn(rows, n_out, device=device) for n_out in widths[1:]]
+
+        def products() -> None:
+            for (weight, bias), x, grad in zip(layers, inputs, grads):
+                torch.addmm(bias, x, weight.t())
+                if backward:
+                    grad.mm(weight)
+                    grad.t().mm(x)
+
+        products()  # untimed first call
+        times = [timed(products)[0] for _ in range(reps)]
+        return statistics.median(times)
+
+    return {"train_samples_per_s": batch_size / seconds(batch_size, backward=True),
+            "infer_samples_per_s": infer_batch / seconds(infer_batch, backward=False),
+            "batch_size": batch_size, "infer_batch": infer_batch}
+
+
 def machine_info(threads: int) -> dict:
     cpu = platform.processor() or platform.machine()
     try:
@@ -205,21 +276,46 @@ def warm_up(data, batch_size: int, kinds, seed: int, device: str = "cpu") -> Non
         plain_predict(model, head)
 
 
-def compare(data, batch_sizes: list[int], reps: int, seed: int,
-            device: str = "cpu") -> list[dict]:
-    """Plain loop and deepfm_lite, alternating which goes first, ``reps`` runs each."""
-    kinds = ["plain", "deepfm_lite"]
+def compare(data, batch_sizes: list[int], reps: int, seed: int, device: str = "cpu",
+            threads: int = 2, memory_ablation: bool = False) -> list[dict]:
+    """Plain loop and deepfm_lite, alternating which goes first, ``reps`` runs each.
+
+    Each run is a fresh process (:func:`run_worker`) that warms up, then trains and predicts.
+    ``memory_ablation`` adds deepfm_lite with ``keep_freed_memory`` switched off.
+    """
+    kinds = ["plain", "deepfm_lite"] + (["deepfm_lite_glibc_defaults"] if memory_ablation
+                                        else [])
     results = []
-    for batch_size in batch_sizes:
-        warm_up(data, batch_size, kinds, seed, device)
-        runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
-        for rep in range(reps):
-            for kind in (kinds if rep % 2 == 0 else kinds[::-1]):
-                runs[kind].append(run_one(kind, data, batch_size, seed + rep, device))
-        for kind in kinds:
-            results.append({"implementation": "plain loop" if kind == "plain" else kind,
-                            "batch_size": batch_size, **summarize(runs[kind])})
+    with tempfile.TemporaryDirectory() as folder:
+        data_file = save_split(data, folder)
+        for batch_size in batch_sizes:
+            runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
+            for rep in range(reps):
+                for kind in kinds[rep % len(kinds):] + kinds[:rep % len(kinds)]:
+                    argv = ["--run", kind, "--data-file", data_file, "--batch-sizes",
+                            str(batch_size), "--seed", str(seed + rep), "--threads",
+                            str(threads), "--device", device]
+                    runs[kind].append(in_fresh_process(__file__, argv))
+            for kind in kinds:
+                results.append({"implementation": KIND_LABELS[kind], "batch_size": batch_size,
+                                **summarize(runs[kind])})
     return results
+
+
+KIND_LABELS = {"plain": "plain loop", "deepfm_lite": "deepfm_lite",
+               "deepfm_lite_glibc_defaults": "deepfm_lite, keep off"}
+
+
+def run_worker(kind: str, data_file: str, batch_size: int, seed: int, threads: int,
+               device: str) -> dict:
+    """One timed run, in the fresh process :func:`compare` starts: warm up, train, predict."""
+    torch.set_num_threads(threads)
+    if kind == "deepfm_lite_glibc_defaults":  # deepfm_lite, with the C library's own settings
+        dl.settings.keep_freed_memory = False
+        kind = "deepfm_lite"
+    data = load_split(data_file)
+    warm_up(data, batch_size, [kind], seed, device)
+    return run_one(kind, data, batch_size, seed, device)
 
 
 ABLATION = {  # variant -> (speed-ups switched on over the plain loop)
@@ -227,7 +323,7 @@ ABLATION = {  # variant -> (speed-ups switched on over the plain loop)
     "+ FastDropout": {"fast_dropout": True},
     "+ gather_rows": {"fast_gather": True},
     "+ fused Adam (make_adam)": {"fused_adam": True},
-    "all three (= deepfm_lite)": {"fast_dropout": True, "fast_gather": True, "fused_adam": True},
+    "all three together": {"fast_dropout": True, "fast_gather": True, "fused_adam": True},
 }
 
 
@@ -296,14 +392,14 @@ def print_table(header: str, rows: list[dict], machine: dict) -> None:
           f"torch {machine['torch']}, {machine['threads']} threads, load average "
           f"{machine['load_average_1min']:.1f} at the start")
     print()
-    print(f"{'implementation':<16} {'batch':>6}  {'train samples/s (min-max)':<27}"
+    print(f"{'implementation':<22} {'batch':>6}  {'train samples/s (min-max)':<27}"
           f"{'inference samples/s (min-max)':<31}{'AUC':>7} {'LogLoss':>8}")
     for row in rows:
         train = (f"{format_rate(row['train_samples_per_s'])} "
                  f"({format_rate(row['train_min'])}-{format_rate(row['train_max'])})")
         infer = (f"{format_rate(row['infer_samples_per_s'])} "
                  f"({format_rate(row['infer_min'])}-{format_rate(row['infer_max'])})")
-        print(f"{row['implementation']:<16} {row['batch_size']:>6}  {train:<27}{infer:<31}"
+        print(f"{row['implementation']:<22} {row['batch_size']:>6}  {train:<27}{infer:<31}"
               f"{row['auc']:>7.4f} {row['logloss']:>8.4f}")
 
 
@@ -340,6 +436,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="gain of each speed-up alone, step by step, at the first batch size")
     parser.add_argument("--rounds", type=int, default=20, help="ablation rounds (default 20)")
     parser.add_argument("--block", type=int, default=5, help="ablation steps per block")
+    parser.add_argument("--memory-ablation", action="store_true",
+                        help="also run deepfm_lite with keep_freed_memory off (glibc defaults)")
+    parser.add_argument("--run", choices=list(KIND_LABELS), help=argparse.SUPPRESS)
+    parser.add_argument("--data-file", help=argparse.SUPPRESS)
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="ablation clock: wall time, or the process's CPU time (steadier "
                              "on a shared machine with --threads 1)")
@@ -362,6 +462,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.run:  # one timed run in a fresh process, started by compare()
+        print(json.dumps(run_worker(args.run, args.data_file, args.batch_sizes[0], args.seed,
+                                    args.threads, args.device)))
+        return 0
     torch.set_num_threads(args.threads)
     machine = {**machine_info(args.threads), "device": args.device}
     name, data = load_data(args.rows, args.seed)
@@ -384,10 +488,18 @@ def main(argv=None) -> int:
                   f"{args.threads} threads, {machine['cpu']}")
             print_ablation(rows)
         return 0
-    results = compare(data, args.batch_sizes, args.reps, args.seed, args.device)
-    emit_json({"config": config, "machine": machine, "results": results}, args)
+    results = compare(data, args.batch_sizes, args.reps, args.seed, args.device, args.threads,
+                      args.memory_ablation)
+    bound = matmul_bound(len(data.field_dims) * CONFIG["embed_dim"], args.batch_sizes[0],
+                         device=args.device)
+    emit_json({"config": config, "machine": machine, "results": results,
+               "matmul_bound": bound}, args)
     if not args.json:
         print_table(header, results, machine)
+        print(f"\nThe MLP's matrix multiplies alone, timed on this machine, would allow "
+              f"{format_rate(bound['train_samples_per_s'])} training samples/s at batch "
+              f"{bound['batch_size']} and {format_rate(bound['infer_samples_per_s'])} "
+              f"inference samples/s at batch {bound['infer_batch']}.")
     return 0
 
 

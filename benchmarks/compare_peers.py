@@ -1,8 +1,10 @@
 """deepfm_lite next to the CTR libraries people use: pytorch-fm (torchfm) and DeepCTR-Torch.
 
 All three train the same DeepFM (k=10, MLP 400-400-400 relu, dropout 0.5, Adam 1e-3) on the
-same criteo-like split, one epoch per run, in this one process and interleaved (the order
-rotates every repetition), then predict every training row and score the test split. Each
+same criteo-like split, one epoch per run, then predict every training row and score the test
+split. Every run happens in a fresh Python process of its own, which trains a few untimed
+batches first (no library inherits another's memory or settings, such as the allocator settings
+``deepfm_lite.fit`` makes); the runs are interleaved, the order rotating every repetition. Each
 library is used the way its documentation shows:
 
 * deepfm_lite: ``deepfm_lite.fit`` and ``deepfm_lite.training.predict_logits``;
@@ -32,9 +34,7 @@ import argparse
 import contextlib
 import io
 import json
-import os
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -241,24 +241,48 @@ def run_one(name: str, data, batch_size: int, seed: int, device: torch.device) -
 
 
 def compare(names: list[str], data, batch_sizes: list[int], reps: int, seed: int,
-            device: torch.device) -> dict[str, dict[int, dict]]:
-    """``reps`` runs of every implementation per batch size, the order rotating each time."""
+            device: torch.device, threads: int = 2) -> tuple[dict[str, dict[int, dict]], int]:
+    """``reps`` runs of every implementation per batch size, the order rotating each time.
+
+    Each run is a fresh process (:func:`run_worker`). Returns the summaries and the number of
+    network attempts the workers blocked while DeepCTR-Torch loaded.
+    """
     results: dict[str, dict[int, dict]] = {name: {} for name in names}
-    for batch_size in batch_sizes:
-        warm = EncodedData(*(t[:min(len(data.train), 8 * batch_size)]
-                             for t in (data.train.ids, data.train.values, data.train.labels)))
-        for name in names:  # untimed warm-up: first calls allocate and initialise
-            runner = RUNNERS[name](data.field_dims, seed, device)
-            runner.fit(warm, batch_size, seed)
-            runner.predict(warm)
-        runs: dict[str, list[dict]] = {name: [] for name in names}
-        for rep in range(reps):
-            order = names[rep % len(names):] + names[:rep % len(names)]
-            for name in order:
-                runs[name].append(run_one(name, data, batch_size, seed + rep, device))
-        for name in names:
-            results[name][batch_size] = bt.summarize(runs[name])
-    return results
+    blocked = 0
+    with tempfile.TemporaryDirectory() as folder:
+        data_file = bt.save_split(data, folder)
+        for batch_size in batch_sizes:
+            runs: dict[str, list[dict]] = {name: [] for name in names}
+            for rep in range(reps):
+                order = names[rep % len(names):] + names[:rep % len(names)]
+                for name in order:
+                    argv = ["--run", name, "--data-file", data_file, "--batch-sizes",
+                            str(batch_size), "--seed", str(seed + rep), "--threads",
+                            str(threads), "--device", str(device)]
+                    run = bt.in_fresh_process(__file__, argv)
+                    blocked += run.pop("blocked_network_attempts")
+                    runs[name].append(run)
+            for name in names:
+                results[name][batch_size] = bt.summarize(runs[name])
+    return results, blocked
+
+
+def run_worker(name: str, data_file: str, batch_size: int, seed: int, threads: int,
+               device: str) -> dict:
+    """One timed run, in the fresh process :func:`compare` starts: warm up, train, predict."""
+    torch.set_num_threads(threads)
+    attempts: list[str] = []
+    if name == "deepctr_torch":
+        import_deepctr(attempts)
+    data = bt.load_split(data_file)
+    target = torch.device(device)
+    warm = EncodedData(*(t[:min(len(data.train), 8 * batch_size)]
+                         for t in (data.train.ids, data.train.values, data.train.labels)))
+    runner = RUNNERS[name](data.field_dims, seed, target)  # untimed: first calls allocate
+    runner.fit(warm, batch_size, seed)
+    runner.predict(warm)
+    return {**run_one(name, data, batch_size, seed, target),
+            "blocked_network_attempts": len(attempts)}
 
 
 # ---- peak memory in a fresh process ------------------------------------------------------------
@@ -291,10 +315,7 @@ def memory_probe(name: str, data_file: str, batch_size: int, seed: int, threads:
     torch.set_num_threads(threads)
     if name == "deepctr_torch":
         import_deepctr([])
-    saved = torch.load(data_file, weights_only=True)
-    split = {part: EncodedData(*saved[part]) for part in ("train", "test")}
-    data = type("Split", (), {"train": split["train"], "test": split["test"],
-                              "field_dims": saved["field_dims"]})
+    data = bt.load_split(data_file)
     target = torch.device(device)
     runner = RUNNERS[name](data.field_dims, seed, target)
     runner.fit(data.train, batch_size, seed)
@@ -310,19 +331,15 @@ def measure_memory(names: list[str], data, batch_size: int, seed: int, threads: 
     """Peak memory of each implementation, each in a fresh Python process."""
     out = {}
     with tempfile.TemporaryDirectory() as folder:
-        data_file = os.path.join(folder, "split.pt")
-        torch.save({"train": (data.train.ids, data.train.values, data.train.labels),
-                    "test": (data.test.ids, data.test.values, data.test.labels),
-                    "field_dims": list(data.field_dims)}, data_file)
+        data_file = bt.save_split(data, folder)
         for name in names:
-            command = [sys.executable, __file__, "--memory-probe", name, "--data-file",
-                       data_file, "--batch-sizes", str(batch_size), "--seed", str(seed),
-                       "--threads", str(threads), "--device", str(device)]
-            done = subprocess.run(command, capture_output=True, text=True, check=False)
+            argv = ["--memory-probe", name, "--data-file", data_file, "--batch-sizes",
+                    str(batch_size), "--seed", str(seed), "--threads", str(threads),
+                    "--device", str(device)]
             try:
-                out[name] = json.loads(done.stdout.strip().splitlines()[-1])
-            except (IndexError, json.JSONDecodeError):
-                print(f"memory probe of {name} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+                out[name] = bt.in_fresh_process(__file__, argv)
+            except RuntimeError as error:
+                print(f"memory probe of {name} failed: {error}", file=sys.stderr)
                 out[name] = {"peak_rss_mb": None}
     return out
 
@@ -407,6 +424,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.add_argument("--json-out", metavar="FILE", help="also write the JSON object to FILE")
     parser.add_argument("--memory-probe", help=argparse.SUPPRESS)
+    parser.add_argument("--run", choices=IMPLEMENTATIONS, help=argparse.SUPPRESS)
     parser.add_argument("--data-file", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
@@ -434,17 +452,22 @@ def main(argv=None) -> int:
         print(json.dumps(memory_probe(args.memory_probe, args.data_file, args.batch_sizes[0],
                                       args.seed, args.threads, str(args.device))))
         return 0
+    if args.run:  # one timed run in a fresh process, started by compare()
+        print(json.dumps(run_worker(args.run, args.data_file, args.batch_sizes[0], args.seed,
+                                    args.threads, str(args.device))))
+        return 0
     torch.set_num_threads(args.threads)
     peers, messages, attempts = load_peers(args.only)
     for message in messages:
         print(message, file=sys.stderr)
-    if attempts:
-        print(f"blocked {len(attempts)} network attempt(s) while the peers loaded",
-              file=sys.stderr)
     names = [n for n in args.only if n == "deepfm_lite" or n in peers]
     machine = bt.machine_info(args.threads)
     dataset, data = bt.load_data(args.rows, args.seed)
-    results = compare(names, data, args.batch_sizes, args.reps, args.seed, args.device)
+    results, blocked = compare(names, data, args.batch_sizes, args.reps, args.seed, args.device,
+                               args.threads)
+    if attempts or blocked:
+        print(f"blocked {len(attempts) + blocked} network attempt(s) while the peers loaded",
+              file=sys.stderr)
     memory = {} if args.no_memory else measure_memory(names, data, args.batch_sizes[0],
                                                       args.seed, args.threads, args.device)
     found_versions = versions(peers)
@@ -456,7 +479,8 @@ def main(argv=None) -> int:
               f"{'-'.join(map(str, bt.CONFIG['hidden']))} relu, dropout {bt.CONFIG['dropout']}, "
               f"Adam {bt.CONFIG['lr']:g}; {len(data.train):,} {dataset} training rows "
               f"({len(data.field_dims)} fields, a table of {sum(data.field_dims):,} rows), "
-              f"{args.reps} interleaved runs of one epoch each, device {args.device}")
+              f"{args.reps} interleaved runs of one epoch each, each in a fresh process, device "
+              f"{args.device}")
     print_table(results, memory, args.batch_sizes, names, header, machine, found_versions)
     return 0
 

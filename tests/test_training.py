@@ -42,6 +42,27 @@ def test_predict_proba_is_sigmoid_of_logits_in_eval_mode(appstore_small):
     assert ((p1 > 0) & (p1 < 1)).all() and p1.shape == (len(appstore_small.test),)
 
 
+def test_the_prediction_batch_size_does_not_change_any_prediction(appstore_small):
+    """predict_logits' default batch (PREDICT_BATCH) is a speed choice, not a numerical one.
+
+    The matrix library may pick another kernel for another number of rows, which can move a
+    logit by a float32 rounding step, so the check allows 1e-5.
+    """
+    from deepfm_lite.training import PREDICT_BATCH, predict_logits
+
+    model, _ = _quick(appstore_small, epochs=1)
+    train = appstore_small.train
+    default = predict_logits(model, train)
+    assert len(train) > PREDICT_BATCH["cpu"]  # several batches, the last one partial
+    for batch_size in (999, 8192, len(train)):
+        torch.testing.assert_close(predict_logits(model, train, batch_size), default,
+                                   rtol=0, atol=1e-5)
+    torch.testing.assert_close(predict_logits(model, train.subset(slice(0, 300)), 1),
+                               default[:300], rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match="batch_size"):
+        predict_logits(model, appstore_small.test, batch_size=0)
+
+
 def test_early_stopping_restores_best_epoch(appstore_small):
     model, history = _quick(appstore_small, epochs=8, lr=3e-2, patience=1)
     best = history["valid_auc"].max()
