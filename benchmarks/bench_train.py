@@ -3,12 +3,10 @@
 The configuration is the paper's Criteo setting (DeepFM, k=10, MLP 400-400-400 relu, dropout 0.5,
 Adam 1e-3) on 180k training rows of criteo-like data, one epoch per run. Every run happens in
 a fresh Python process of its own (which trains a few untimed batches first), so no run
-inherits another's memory or settings: ``deepfm_lite.fit`` changes the process's allocator
-settings (``deepfm_lite.fast.keep_freed_memory``), which a plain loop in the same process would
-otherwise enjoy too. The runs are interleaved (A B, B A, ...), so a load that comes and goes on
-a shared machine hits both alike (``--memory-ablation`` adds a third: deepfm_lite with
-``keep_freed_memory`` off, the order rotating); the table shows the median and the range over
-the repetitions, and what the tower's matrix multiplies alone would allow on the machine.
+inherits the heap another left behind (the C library's allocator adapts its thresholds to what
+a process has freed so far). The runs are interleaved (A B, B A, ...), so a load that comes and
+goes on a shared machine hits both alike; the table shows the median and the range over the
+repetitions, and what the tower's matrix multiplies alone would allow on the machine.
 
 * ``plain loop``: the same model and the same tensor-slicing loop, written with the plain PyTorch
   pieces (``F.embedding``, ``nn.Dropout``, ``torch.optim.Adam``);
@@ -17,8 +15,7 @@ the repetitions, and what the tower's matrix multiplies alone would allow on the
 
 ``--ablation`` measures each speed-up alone on top of the plain loop, training step by training
 step (blocks of steps alternating between the variants in one process), with the median of the
-paired ratios. ``keep_freed_memory`` is not among them: once set, it holds for the whole
-process, so its gain shows only in the comparison of fresh processes (the default mode).
+paired ratios.
 
 Usage::
 
@@ -277,42 +274,33 @@ def warm_up(data, batch_size: int, kinds, seed: int, device: str = "cpu") -> Non
 
 
 def compare(data, batch_sizes: list[int], reps: int, seed: int, device: str = "cpu",
-            threads: int = 2, memory_ablation: bool = False) -> list[dict]:
+            threads: int = 2) -> list[dict]:
     """Plain loop and deepfm_lite, alternating which goes first, ``reps`` runs each.
 
     Each run is a fresh process (:func:`run_worker`) that warms up, then trains and predicts.
-    ``memory_ablation`` adds deepfm_lite with ``keep_freed_memory`` switched off.
     """
-    kinds = ["plain", "deepfm_lite"] + (["deepfm_lite_glibc_defaults"] if memory_ablation
-                                        else [])
+    kinds = ["plain", "deepfm_lite"]
     results = []
     with tempfile.TemporaryDirectory() as folder:
         data_file = save_split(data, folder)
         for batch_size in batch_sizes:
             runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
             for rep in range(reps):
-                for kind in kinds[rep % len(kinds):] + kinds[:rep % len(kinds)]:
+                for kind in (kinds if rep % 2 == 0 else kinds[::-1]):
                     argv = ["--run", kind, "--data-file", data_file, "--batch-sizes",
                             str(batch_size), "--seed", str(seed + rep), "--threads",
                             str(threads), "--device", device]
                     runs[kind].append(in_fresh_process(__file__, argv))
             for kind in kinds:
-                results.append({"implementation": KIND_LABELS[kind], "batch_size": batch_size,
-                                **summarize(runs[kind])})
+                results.append({"implementation": "plain loop" if kind == "plain" else kind,
+                                "batch_size": batch_size, **summarize(runs[kind])})
     return results
-
-
-KIND_LABELS = {"plain": "plain loop", "deepfm_lite": "deepfm_lite",
-               "deepfm_lite_glibc_defaults": "deepfm_lite, keep off"}
 
 
 def run_worker(kind: str, data_file: str, batch_size: int, seed: int, threads: int,
                device: str) -> dict:
     """One timed run, in the fresh process :func:`compare` starts: warm up, train, predict."""
     torch.set_num_threads(threads)
-    if kind == "deepfm_lite_glibc_defaults":  # deepfm_lite, with the C library's own settings
-        dl.settings.keep_freed_memory = False
-        kind = "deepfm_lite"
     data = load_split(data_file)
     warm_up(data, batch_size, [kind], seed, device)
     return run_one(kind, data, batch_size, seed, device)
@@ -392,14 +380,14 @@ def print_table(header: str, rows: list[dict], machine: dict) -> None:
           f"torch {machine['torch']}, {machine['threads']} threads, load average "
           f"{machine['load_average_1min']:.1f} at the start")
     print()
-    print(f"{'implementation':<22} {'batch':>6}  {'train samples/s (min-max)':<27}"
+    print(f"{'implementation':<16} {'batch':>6}  {'train samples/s (min-max)':<27}"
           f"{'inference samples/s (min-max)':<31}{'AUC':>7} {'LogLoss':>8}")
     for row in rows:
         train = (f"{format_rate(row['train_samples_per_s'])} "
                  f"({format_rate(row['train_min'])}-{format_rate(row['train_max'])})")
         infer = (f"{format_rate(row['infer_samples_per_s'])} "
                  f"({format_rate(row['infer_min'])}-{format_rate(row['infer_max'])})")
-        print(f"{row['implementation']:<22} {row['batch_size']:>6}  {train:<27}{infer:<31}"
+        print(f"{row['implementation']:<16} {row['batch_size']:>6}  {train:<27}{infer:<31}"
               f"{row['auc']:>7.4f} {row['logloss']:>8.4f}")
 
 
@@ -436,9 +424,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="gain of each speed-up alone, step by step, at the first batch size")
     parser.add_argument("--rounds", type=int, default=20, help="ablation rounds (default 20)")
     parser.add_argument("--block", type=int, default=5, help="ablation steps per block")
-    parser.add_argument("--memory-ablation", action="store_true",
-                        help="also run deepfm_lite with keep_freed_memory off (glibc defaults)")
-    parser.add_argument("--run", choices=list(KIND_LABELS), help=argparse.SUPPRESS)
+    parser.add_argument("--run", choices=["plain", "deepfm_lite"], help=argparse.SUPPRESS)
     parser.add_argument("--data-file", help=argparse.SUPPRESS)
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="ablation clock: wall time, or the process's CPU time (steadier "
@@ -488,8 +474,7 @@ def main(argv=None) -> int:
                   f"{args.threads} threads, {machine['cpu']}")
             print_ablation(rows)
         return 0
-    results = compare(data, args.batch_sizes, args.reps, args.seed, args.device, args.threads,
-                      args.memory_ablation)
+    results = compare(data, args.batch_sizes, args.reps, args.seed, args.device, args.threads)
     bound = matmul_bound(len(data.field_dims) * CONFIG["embed_dim"], args.batch_sizes[0],
                          device=args.device)
     emit_json({"config": config, "machine": machine, "results": results,

@@ -3,9 +3,8 @@
 All three train the same DeepFM (k=10, MLP 400-400-400 relu, dropout 0.5, Adam 1e-3) on the
 same criteo-like split, one epoch per run, then predict every training row and score the test
 split. Every run happens in a fresh Python process of its own, which trains a few untimed
-batches first (no library inherits another's memory or settings, such as the allocator settings
-``deepfm_lite.fit`` makes); the runs are interleaved, the order rotating every repetition. Each
-library is used the way its documentation shows:
+batches first (no library inherits the heap another left behind); the runs are interleaved,
+the order rotating every repetition. Each library is used the way its documentation shows:
 
 * deepfm_lite: ``deepfm_lite.fit`` and ``deepfm_lite.training.predict_logits``;
 * torchfm: ``DeepFactorizationMachineModel`` (its tower has batch norm built in, and its order-1

@@ -6,9 +6,7 @@ and is used by the layers and the fit loop, so a learner never has to call it di
 * :class:`FastDropout` replaces ``nn.Dropout``: the same masks, drawn more cheaply;
 * :func:`gather_rows` replaces ``F.embedding`` for the shared table and the order-1 weights:
   the same rows and the same gradient, with a cheaper backward pass on the CPU;
-* :func:`make_adam` builds ``torch.optim.Adam`` with its fused (one-kernel) update;
-* :func:`keep_freed_memory` lets the process reuse the memory of freed tensors instead of
-  handing it back to the operating system after every batch (Linux).
+* :func:`make_adam` builds ``torch.optim.Adam`` with its fused (one-kernel) update.
 
 How the gains were measured: ``python benchmarks/bench_train.py --ablation --threads 1 --clock
 cpu --rounds 24`` on the issue's configuration (DeepFM, k=10, MLP 400-400-400, dropout 0.5, Adam
@@ -31,16 +29,11 @@ the order-1 lookup costs 0.2 ms per batch, less than concatenating the two table
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import sys
 from collections.abc import Iterable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from . import settings
 
 
 class FastDropout(nn.Dropout):
@@ -126,53 +119,3 @@ def make_adam(params: Iterable[torch.nn.Parameter], lr: float,
     params = list(params)
     fused = all(p.device.type in ("cpu", "cuda") and p.dtype.is_floating_point for p in params)
     return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=fused or None)
-
-
-# glibc's mallopt parameters (malloc.h) and the values keep_freed_memory sets.
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-_MMAP_THRESHOLD_BYTES = 64 << 20  # tensors up to 64 MiB come from the reusable heap
-_TRIM_THRESHOLD_BYTES = 256 << 20  # up to 256 MiB of freed memory is kept for reuse
-_freed_memory_kept: bool | None = None  # None: not tried yet
-
-
-def keep_freed_memory() -> bool:
-    """Let the process reuse freed tensor memory rather than return it to the OS; on by default.
-
-    Every training step allocates the same tensors again (activations, dropout masks,
-    gradients: 1.6 MB each for a 1024 x 400 layer, 13 MB at batch 8192). glibc's ``malloc``
-    serves blocks this large with a fresh ``mmap`` and gives them back with ``munmap`` when
-    they are freed, so the next batch touches brand-new pages: the kernel zero-fills each 4 KiB
-    page on first touch, and a step spends more time in those page faults than in its ReLUs
-    and dropout together. Raising glibc's thresholds (``mallopt``) keeps blocks up to 64 MiB in
-    the heap and up to 256 MiB of freed memory in the process, so the second batch reuses the
-    first one's pages: no page faults after the first step (tests/test_speedups.py counts them).
-    The numbers computed are unchanged; the cost is that the process keeps the memory of its
-    largest batch until it exits, as a GPU's caching allocator does.
-
-    Measured gain: +20% training samples/s at batch 1024 and +38% inference samples/s at batch
-    8192 for the benchmark's DeepFM with two threads (fresh processes, alternated, 5 each;
-    19.1k -> 23.0k and 68k -> 94k samples/s, medians).
-
-    It changes the whole process's allocator settings, which is why :func:`deepfm_lite.fit`
-    and :func:`deepfm_lite.training.predict_logits` call it rather than ``import deepfm_lite``.
-    Returns whether the setting is in effect: False where the C library is not glibc (macOS,
-    Windows, musl), or when ``deepfm_lite.settings.keep_freed_memory`` is False (environment
-    variable ``DEEPFM_LITE_KEEP_FREED_MEMORY=0``). Calling it again costs nothing.
-    """
-    global _freed_memory_kept
-    if _freed_memory_kept is None and settings.keep_freed_memory:
-        _freed_memory_kept = _set_glibc_thresholds()
-    return bool(_freed_memory_kept)
-
-
-def _set_glibc_thresholds() -> bool:
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # not glibc: no mallopt
-        return False
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return (mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES) == 1
-            and mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_BYTES) == 1)

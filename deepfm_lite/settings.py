@@ -1,4 +1,4 @@
-"""Course-wide settings: quiz language, instructor mode, progress bars, memory reuse.
+"""Course-wide settings: quiz language, instructor mode, progress bars.
 
 Change them in a notebook with ``deepfm_lite.settings.language = "zh"`` and so on; the
 environment variables below give their starting values (the test run switches progress bars
@@ -20,6 +20,3 @@ def _env_flag(name: str, default: bool) -> bool:
 language: str = os.environ.get("DEEPFM_LITE_LANG", "en")
 instructor: bool = _env_flag("DEEPFM_LITE_INSTRUCTOR", False)
 progress: bool = _env_flag("DEEPFM_LITE_PROGRESS", True)
-# Training and prediction let the process reuse freed tensor memory (deepfm_lite.fast.
-# keep_freed_memory); DEEPFM_LITE_KEEP_FREED_MEMORY=0 leaves the C library's defaults alone.
-keep_freed_memory: bool = _env_flag("DEEPFM_LITE_KEEP_FREED_MEMORY", True)

@@ -18,7 +18,7 @@ from torch import nn
 
 from . import settings
 from .data import EncodedData
-from .fast import keep_freed_memory, make_adam
+from .fast import make_adam
 from .metrics import auc, logloss
 
 
@@ -60,7 +60,8 @@ def _batches(n_rows: int, batch_size: int):
 
 
 # Rows per prediction batch. On a CPU, 2048 rows keep a 400-wide layer's activations (3.3 MB)
-# near the caches: DeepFM's inference ran 10-25% faster than at 8192 rows (benchmarks/README.md).
+# closer to the caches than 8192 rows (13 MB): DeepFM's inference ran about 14% faster (8 pairs
+# of fresh processes, each pair in both orders, 2-core AMD EPYC; see benchmarks/README.md).
 # A GPU wants large batches. The batch size is a speed choice only: a row's logit is the same in
 # any batch, up to a float32 rounding step where the matrix library picks another kernel for
 # another number of rows (tests/test_training.py).
@@ -83,7 +84,6 @@ def predict_logits(model: nn.Module, data: EncodedData,
     ``batch_size`` rows at a time; by default :data:`PREDICT_BATCH` for the model's device.
     """
     _check_data("data", data, model, need_labels=False)
-    keep_freed_memory()  # each batch reuses the last one's memory (deepfm_lite/fast.py)
     device = next(model.parameters()).device
     batch_size = _predict_batch(device, batch_size)
     was_training = model.training
@@ -138,7 +138,6 @@ def fit(model: nn.Module, train: EncodedData, valid: EncodedData | None = None, 
     if patience is not None and (valid is None or patience < 1):
         raise ValueError("patience needs validation data and must be >= 1")
     show = settings.progress if progress is None else progress
-    keep_freed_memory()  # each batch reuses the last one's memory (deepfm_lite/fast.py)
     target = resolve_device(device)
     model.to(target)
     seed_everything(seed)

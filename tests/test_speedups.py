@@ -199,61 +199,6 @@ def test_make_adam_is_fused_on_the_cpu():
     assert isinstance(optimizer, torch.optim.Adam) and optimizer.defaults["fused"] is True
 
 
-# ---- keep_freed_memory: the next batch reuses the last one's pages ------------------------------
-
-_PAGE_FAULTS = """
-import resource, torch
-from deepfm_lite import fast
-
-kept = fast.keep_freed_memory()
-faults = []
-for size_mib in [8, 24, 40, 60] * 3:  # blocks allocated, written and freed, three rounds
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    torch.empty(size_mib << 18).fill_(1.0)
-    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-print(kept, sum(faults[4:]))  # rounds two and three, once the heap has grown
-"""
-
-
-def _page_faults_of_reallocation(keep: bool) -> tuple[bool, int]:
-    """Whether the setting took effect, and the page faults of the repeated allocations."""
-    import os
-    env = {**os.environ, "DEEPFM_LITE_KEEP_FREED_MEMORY": "1" if keep else "0"}
-    done = subprocess.run([sys.executable, "-c", _PAGE_FAULTS], capture_output=True, text=True,
-                          env=env, check=True)
-    kept, faults = done.stdout.split()
-    return kept == "True", int(faults)
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is glibc's (Linux)")
-def test_keep_freed_memory_lets_a_freed_block_be_reused_without_page_faults():
-    # The mechanism, where it is deterministic: glibc maps every block above 32 MiB afresh and
-    # unmaps it when freed, whatever it has seen before, so each 40 or 60 MiB allocation of the
-    # later rounds faults in new pages (25,600 a round with 4 KiB pages, 50 with 2 MiB huge
-    # pages). With the setting, the later rounds reuse the first round's heap (bar a regrowth
-    # now and then: one 8 MiB block's worth in 1 run of 10). For the 1-13 MiB blocks of a
-    # training step glibc's defaults adapt now and then, so the speed gain is measured by
-    # benchmarks/bench_train.py rather than asserted here.
-    kept, faults = _page_faults_of_reallocation(keep=True)
-    off, faults_off = _page_faults_of_reallocation(keep=False)
-    assert kept and not off
-    assert faults_off >= 40
-    assert faults < 0.25 * faults_off
-
-
-def test_fit_and_predict_keep_freed_memory(monkeypatch, tiny_data):
-    import deepfm_lite.training as training
-
-    calls = []
-    monkeypatch.setattr(training, "keep_freed_memory", lambda: calls.append(1) or True)
-    _, data = tiny_data
-    model = dl.build_model("fm", data.field_dims, seed=0)
-    dl.fit(model, data.train, epochs=1, progress=False)
-    assert len(calls) == 1
-    dl.predict_proba(model, data.test)
-    assert len(calls) == 2
-
-
 # ---- the benchmark scripts, on tiny sizes and without the peers --------------------------------
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
@@ -300,12 +245,11 @@ def test_plain_deepfm_matches_deepfm_lite_in_eval_mode(bench_modules, tiny_data)
 def test_bench_train_json_and_table(tiny, capsys, tmp_path):
     out = tmp_path / "bench.json"
     assert tiny["bench_train"].main(["--rows", "1200", "--reps", "1", "--batch-sizes", "256",
-                                     "--threads", "1", "--memory-ablation", "--json",
-                                     "--json-out", str(out)]) == 0
+                                     "--threads", "1", "--json", "--json-out", str(out)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert json.loads(out.read_text()) == report
     rows = {r["implementation"]: r for r in report["results"]}
-    assert set(rows) == {"plain loop", "deepfm_lite", "deepfm_lite, keep off"}
+    assert set(rows) == {"plain loop", "deepfm_lite"}
     bound = report["matmul_bound"]
     assert bound["train_samples_per_s"] > 0 and bound["infer_samples_per_s"] > 0
     for row in rows.values():
@@ -316,7 +260,7 @@ def test_bench_train_json_and_table(tiny, capsys, tmp_path):
                               "--threads", "1"])
     table = capsys.readouterr().out
     assert "plain loop" in table and "deepfm_lite" in table and "samples/s" in table
-    assert "matrix multiplies alone" in table and "keep off" not in table
+    assert "matrix multiplies alone" in table
 
 
 def test_bench_train_ablation(tiny, capsys):
