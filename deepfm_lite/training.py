@@ -60,8 +60,8 @@ def _batches(n_rows: int, batch_size: int):
 
 
 # Rows per prediction batch. On a CPU, 2048 rows keep a 400-wide layer's activations (3.3 MB)
-# closer to the caches than 8192 rows (13 MB): DeepFM's inference ran about 14% faster (8 pairs
-# of fresh processes, each pair in both orders, 2-core AMD EPYC; see benchmarks/README.md).
+# closer to the caches than 8192 rows (13 MB): DeepFM's inference ran about 14% faster (8 fresh
+# processes timing both sizes, 4 in each order, 2-core AMD EPYC; see benchmarks/README.md).
 # A GPU wants large batches. The batch size is a speed choice only: a row's logit is the same in
 # any batch, up to a float32 rounding step where the matrix library picks another kernel for
 # another number of rows (tests/test_training.py).
