@@ -409,40 +409,56 @@ def emit_json(report: dict, args: argparse.Namespace) -> None:
             out.write(text + "\n")
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """--threads, --seed, --json and --json-out: what every benchmark script takes."""
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead")
+    parser.add_argument("--json-out", metavar="FILE", help="also write the JSON object to FILE")
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, reps_help: str) -> None:
+    """The options of the scripts that time one-epoch runs in fresh processes (this one and
+    compare_peers.py), with the hidden ``--data-file`` of their worker processes."""
     parser.add_argument("--rows", type=int, default=180_000, help="training rows (default 180k)")
     parser.add_argument("--batch-sizes", default="1024,4096",
                         help="comma-separated training batch sizes (default 1024,4096)")
-    parser.add_argument("--reps", type=int, default=3, help="runs per implementation and batch")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--reps", type=int, default=3, help=reps_help)
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead")
-    parser.add_argument("--json-out", metavar="FILE", help="also write the JSON object to FILE")
-    parser.add_argument("--ablation", action="store_true",
-                        help="gain of each speed-up alone, step by step, at the first batch size")
-    parser.add_argument("--rounds", type=int, default=20, help="ablation rounds (default 20)")
-    parser.add_argument("--block", type=int, default=5, help="ablation steps per block")
-    parser.add_argument("--run", choices=["plain", "deepfm_lite"], help=argparse.SUPPRESS)
+    add_output_arguments(parser)
     parser.add_argument("--data-file", help=argparse.SUPPRESS)
-    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
-                        help="ablation clock: wall time, or the process's CPU time (steadier "
-                             "on a shared machine with --threads 1)")
-    args = parser.parse_args(argv)
+
+
+def check_run_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Turn --batch-sizes into a list, check the counts, resolve --device to a name."""
     try:
         args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     except ValueError:
         parser.error(f"--batch-sizes must be integers separated by commas, got "
                      f"{args.batch_sizes!r}")
-    if args.rows < 10 or args.reps < 1 or args.threads < 1 or min(args.batch_sizes) < 1 \
-            or args.rounds < 1 or args.block < 1:
-        parser.error("--rows must be >= 10 and --reps, --threads, --rounds, --block and every "
-                     "batch size >= 1")
+    if args.rows < 10 or args.reps < 1 or args.threads < 1 or min(args.batch_sizes) < 1:
+        parser.error("--rows must be >= 10 and --reps, --threads and every batch size >= 1")
     try:
         args.device = str(resolve_device(args.device))
     except (ValueError, RuntimeError) as error:
         parser.error(f"--device: {error}")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_run_arguments(parser, "runs per implementation and batch")
+    parser.add_argument("--ablation", action="store_true",
+                        help="gain of each speed-up alone, step by step, at the first batch size")
+    parser.add_argument("--rounds", type=int, default=20, help="ablation rounds (default 20)")
+    parser.add_argument("--block", type=int, default=5, help="ablation steps per block")
+    parser.add_argument("--run", choices=["plain", "deepfm_lite"], help=argparse.SUPPRESS)
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="ablation clock: wall time, or the process's CPU time (steadier "
+                             "on a shared machine with --threads 1)")
+    args = parser.parse_args(argv)
+    check_run_arguments(parser, args)
+    if args.rounds < 1 or args.block < 1:
+        parser.error("--rounds and --block must be >= 1")
     return args
 
 

@@ -47,7 +47,7 @@ import bench_train as bt  # noqa: E402  (the shared configuration, data and timi
 
 import deepfm_lite as dl  # noqa: E402
 from deepfm_lite.data import EncodedData  # noqa: E402
-from deepfm_lite.training import predict_logits, resolve_device  # noqa: E402
+from deepfm_lite.training import predict_logits  # noqa: E402
 
 IMPLEMENTATIONS = ("deepfm_lite", "torchfm", "deepctr_torch")
 LABELS = {"deepfm_lite": "deepfm_lite", "torchfm": "pytorch-fm", "deepctr_torch": "DeepCTR-Torch"}
@@ -240,7 +240,7 @@ def run_one(name: str, data, batch_size: int, seed: int, device: torch.device) -
 
 
 def compare(names: list[str], data, batch_sizes: list[int], reps: int, seed: int,
-            device: torch.device, threads: int = 2) -> tuple[dict[str, dict[int, dict]], int]:
+            device: str, threads: int = 2) -> tuple[dict[str, dict[int, dict]], int]:
     """``reps`` runs of every implementation per batch size, the order rotating each time.
 
     Each run is a fresh process (:func:`run_worker`). Returns the summaries and the number of
@@ -257,7 +257,7 @@ def compare(names: list[str], data, batch_sizes: list[int], reps: int, seed: int
                 for name in order:
                     argv = ["--run", name, "--data-file", data_file, "--batch-sizes",
                             str(batch_size), "--seed", str(seed + rep), "--threads",
-                            str(threads), "--device", str(device)]
+                            str(threads), "--device", device]
                     run = bt.in_fresh_process(__file__, argv)
                     blocked += run.pop("blocked_network_attempts")
                     runs[name].append(run)
@@ -326,7 +326,7 @@ def memory_probe(name: str, data_file: str, batch_size: int, seed: int, threads:
 
 
 def measure_memory(names: list[str], data, batch_size: int, seed: int, threads: int,
-                   device: torch.device) -> dict[str, dict]:
+                   device: str) -> dict[str, dict]:
     """Peak memory of each implementation, each in a fresh Python process."""
     out = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -334,7 +334,7 @@ def measure_memory(names: list[str], data, batch_size: int, seed: int, threads: 
         for name in names:
             argv = ["--memory-probe", name, "--data-file", data_file, "--batch-sizes",
                     str(batch_size), "--seed", str(seed), "--threads", str(threads),
-                    "--device", str(device)]
+                    "--device", device]
             try:
                 out[name] = bt.in_fresh_process(__file__, argv)
             except RuntimeError as error:
@@ -370,7 +370,7 @@ def to_json(results, memory, batch_sizes, names, data, args, found_versions) -> 
             "auc": first["auc"], "logloss": first["logloss"],
             "peak_rss_mb": memory.get(name, {}).get("peak_rss_mb"),
             "batch_size": batch_sizes[0], "version": found_versions.get(name, ""),
-            "train_rows": len(data.train), "threads": args.threads, "device": str(args.device),
+            "train_rows": len(data.train), "threads": args.threads, "device": args.device,
             "by_batch_size": {str(b): results[name][b] for b in batch_sizes},
         }
     return out
@@ -409,39 +409,20 @@ def print_table(results, memory, batch_sizes, names, header, machine, found_vers
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=180_000, help="training rows (default 180k)")
-    parser.add_argument("--batch-sizes", default="1024,4096",
-                        help="comma-separated training batch sizes (default 1024,4096)")
-    parser.add_argument("--reps", type=int, default=3, help="runs per library and batch size")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+    bt.add_run_arguments(parser, "runs per library and batch size")
     parser.add_argument("--only", default=",".join(IMPLEMENTATIONS),
                         help="comma-separated subset of " + ", ".join(IMPLEMENTATIONS))
     parser.add_argument("--no-memory", action="store_true",
                         help="skip the peak-memory runs in fresh processes")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead")
-    parser.add_argument("--json-out", metavar="FILE", help="also write the JSON object to FILE")
     parser.add_argument("--memory-probe", help=argparse.SUPPRESS)
     parser.add_argument("--run", choices=IMPLEMENTATIONS, help=argparse.SUPPRESS)
-    parser.add_argument("--data-file", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    try:
-        args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
-    except ValueError:
-        parser.error(f"--batch-sizes must be integers separated by commas, got "
-                     f"{args.batch_sizes!r}")
+    bt.check_run_arguments(parser, args)
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(args.only) - set(IMPLEMENTATIONS))
     if unknown or "deepfm_lite" not in args.only:
         parser.error(f"--only takes names from {', '.join(IMPLEMENTATIONS)} and must include "
                      f"deepfm_lite (the reference of the ratios); got {', '.join(args.only)}")
-    if args.rows < 10 or args.reps < 1 or args.threads < 1 or min(args.batch_sizes) < 1:
-        parser.error("--rows must be >= 10 and --reps, --threads and every batch size >= 1")
-    try:
-        args.device = resolve_device(args.device)
-    except (ValueError, RuntimeError) as error:
-        parser.error(f"--device: {error}")
     return args
 
 
@@ -449,11 +430,11 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.memory_probe:
         print(json.dumps(memory_probe(args.memory_probe, args.data_file, args.batch_sizes[0],
-                                      args.seed, args.threads, str(args.device))))
+                                      args.seed, args.threads, args.device)))
         return 0
     if args.run:  # one timed run in a fresh process, started by compare()
         print(json.dumps(run_worker(args.run, args.data_file, args.batch_sizes[0], args.seed,
-                                    args.threads, str(args.device))))
+                                    args.threads, args.device)))
         return 0
     torch.set_num_threads(args.threads)
     peers, messages, attempts = load_peers(args.only)

@@ -123,11 +123,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--rows", type=int, default=BASE["rows"],
                         help="training rows of the base point (default 180k)")
     parser.add_argument("--rounds", type=int, default=3, help="measurements per point")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="two points per factor")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead")
-    parser.add_argument("--json-out", metavar="FILE", help="also write the JSON object to FILE")
+    bt.add_output_arguments(parser)
     parser.add_argument("--plot", metavar="FILE", help="save a figure of the four factors")
     args = parser.parse_args(argv)
     if args.rows < 100 or args.rounds < 1 or args.threads < 1:

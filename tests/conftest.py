@@ -1,5 +1,7 @@
 """Fixtures for the unit tests (the settings every run shares are in the root conftest.py)."""
 
+import sys
+
 import matplotlib
 import pytest
 import torch
@@ -14,3 +16,11 @@ def appstore_small():
     from deepfm_lite.datasets import load_dataset
 
     return load_dataset("appstore", 20_000, seed=0)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close every figure a test drew, so figures never pile up across the session."""
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")

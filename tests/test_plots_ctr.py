@@ -1,22 +1,11 @@
 """Tests for the click-rate and ROC plotting helpers of deepfm_lite.plots (notebooks 00-01)."""
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score, roc_curve
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from sklearn.metrics import roc_auc_score, roc_curve  # noqa: E402
-
-from deepfm_lite import plots  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
+from deepfm_lite import plots
 
 
 @pytest.fixture

@@ -1,16 +1,11 @@
 """Tests for the plots of notebooks 04-05: cell calibration, cell gaps, distance to the oracle."""
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-
-from deepfm_lite import analysis, plots  # noqa: E402
-from deepfm_lite.datasets import make_appstore  # noqa: E402
+from deepfm_lite import analysis, plots
+from deepfm_lite.datasets import make_appstore
 
 
 @pytest.fixture(scope="module")
@@ -19,11 +14,6 @@ def cells():
     p = frame["p_true"].to_numpy()
     return analysis.cell_calibration(frame, {"fm": np.clip(p * 0.9, 1e-4, 1), "dnn": p})
 
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def _labelled(ax):

@@ -1,21 +1,10 @@
 """Tests for the plotting helpers of notebooks 02-03 in deepfm_lite.plots."""
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-
-from deepfm_lite import plots  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
+from deepfm_lite import plots
 
 
 @pytest.fixture
