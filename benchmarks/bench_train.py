@@ -104,23 +104,38 @@ def in_fresh_process(script: str, argv: list[str]) -> dict:
 # ---- the plain PyTorch reference -----------------------------------------------------------------
 
 
+class UniformMaskDropout(nn.Dropout):
+    """Dropout with one float32 uniform per unit, kept when ``uniform >= p``.
+
+    What ``FastDropout`` drew before it took its masks from random bytes; kept here so that the
+    ablation can show what each of the two steps away from ``nn.Dropout`` buys.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        return x * torch.rand(x.shape, device=x.device).ge_(self.p).div_(1.0 - self.p)
+
+
 class PlainDeepFM(DeepFM):
     """deepfm_lite's DeepFM with the plain PyTorch pieces put back.
 
     Same parameters, same initialisation for a seed, same equations; the table lookups use
     ``F.embedding`` and the tower ``nn.Dropout``. ``fast_dropout`` / ``fast_gather`` switch one
-    speed-up of ``deepfm_lite/fast.py`` back on, for the ablation.
+    speed-up of ``deepfm_lite/fast.py`` back on, for the ablation; ``uniform_dropout`` puts
+    :class:`UniformMaskDropout` (FastDropout's earlier mask) in the tower instead.
     """
 
     def __init__(self, field_dims, fast_dropout: bool = False, fast_gather: bool = False,
-                 **params):
+                 uniform_dropout: bool = False, **params):
         super().__init__(field_dims, **params)
         self.fast_gather = fast_gather
         if not fast_dropout:
+            replacement = UniformMaskDropout if uniform_dropout else nn.Dropout
             layers = self.mlp.layers
             for position, layer in enumerate(layers):
                 if isinstance(layer, FastDropout):
-                    layers[position] = nn.Dropout(layer.p)
+                    layers[position] = replacement(layer.p)
 
     def forward(self, ids: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
         if self.fast_gather:
@@ -308,7 +323,8 @@ def run_worker(kind: str, data_file: str, batch_size: int, seed: int, threads: i
 
 ABLATION = {  # variant -> (speed-ups switched on over the plain loop)
     "plain loop": {},
-    "+ FastDropout": {"fast_dropout": True},
+    "+ mask = uniform >= p": {"uniform_dropout": True},
+    "+ FastDropout (byte masks)": {"fast_dropout": True},
     "+ gather_rows": {"fast_gather": True},
     "+ fused Adam (make_adam)": {"fused_adam": True},
     "all three together": {"fast_dropout": True, "fast_gather": True, "fused_adam": True},

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import deepfm_lite as dl
-from deepfm_lite.fast import FastDropout, gather_rows, make_adam
+from deepfm_lite.fast import FastDropout, dropout_mask, gather_rows, make_adam
 from deepfm_lite.layers import MLP, fm_second_order
 
 
@@ -34,7 +34,8 @@ def one_thread():
 # ---- FastDropout: nn.Dropout's distribution ---------------------------------------------------
 
 
-@pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
+# 0.25 and 0.5 take the random-byte path of dropout_mask, 0.1 and 0.8 the float-uniform one.
+@pytest.mark.parametrize("p", [0.1, 0.25, 0.5, 0.8])
 def test_fast_dropout_keeps_each_unit_with_probability_one_minus_p(p):
     torch.manual_seed(0)
     n = 1_000_000
@@ -46,7 +47,7 @@ def test_fast_dropout_keeps_each_unit_with_probability_one_minus_p(p):
     assert abs(kept - plain) < 5 * math.sqrt(2) * sigma
 
 
-@pytest.mark.parametrize("p", [0.05, 0.1, 0.123, 0.2, 0.5, 0.9])
+@pytest.mark.parametrize("p", [0.05, 0.1, 0.123, 0.2, 0.25, 0.5, 0.9])
 def test_fast_dropout_scales_kept_units_exactly_as_nn_dropout(p):
     torch.manual_seed(1)
     x = torch.randn(50_000)
@@ -57,17 +58,30 @@ def test_fast_dropout_scales_kept_units_exactly_as_nn_dropout(p):
     assert (fast[~kept] == 0).all()
 
 
-def test_fast_dropout_masks_are_independent():
+@pytest.mark.parametrize("p", [0.25, 0.5, 0.3])
+def test_fast_dropout_masks_are_independent(p):
     torch.manual_seed(2)
-    mask = FastDropout(0.5)(torch.ones(2000, 500)) != 0
-    # Neighbouring units, and the same unit in neighbouring rows: all four pairs 1/4 each.
-    for a, b in [(mask[:, :-1], mask[:, 1:]), (mask[:-1], mask[1:])]:
+    mask = FastDropout(p)(torch.ones(2000, 500)) != 0
+    keep = 1 - p
+    # Neighbouring units (for p = 0.25 and 0.5, bytes of one 64-bit draw), the same unit in
+    # neighbouring rows, and units eight apart (the same byte of neighbouring draws): each pair
+    # of decisions falls in the four cells with probabilities keep^2, keep(1-keep), ...
+    for a, b in [(mask[:, :-1], mask[:, 1:]), (mask[:-1], mask[1:]), (mask[:, :-8], mask[:, 8:])]:
         counts = torch.stack([(a & b).sum(), (a & ~b).sum(), (~a & b).sum(), (~a & ~b).sum()])
-        expected = a.numel() / 4
+        expected = a.numel() * torch.tensor([keep * keep, keep * p, p * keep, p * p])
         chi2 = float(((counts - expected) ** 2 / expected).sum())
         assert chi2 < 21.1  # chi-square, 3 degrees of freedom, p = 1e-4
     # Two calls draw two different masks.
-    assert not torch.equal(mask, FastDropout(0.5)(torch.ones(2000, 500)) != 0)
+    assert not torch.equal(mask, FastDropout(p)(torch.ones(2000, 500)) != 0)
+
+
+@pytest.mark.parametrize("shape", [(1,), (3, 5), (7, 3, 2), (1024, 400)])
+@pytest.mark.parametrize("p", [0.5, 0.125, 0.2])
+def test_dropout_mask_has_the_shape_asked_and_only_two_values(shape, p):
+    mask = dropout_mask(shape, p)
+    assert mask.shape == shape and mask.dtype == torch.float32
+    scale = torch.ones(()) / (1 - p)
+    assert ((mask == 0) | (mask == scale)).all()
 
 
 def test_fast_dropout_is_the_identity_in_eval_mode_and_for_p_zero():
@@ -78,13 +92,14 @@ def test_fast_dropout_is_the_identity_in_eval_mode_and_for_p_zero():
     assert torch.equal(FastDropout(1.0)(x), torch.zeros_like(x))
 
 
-def test_fast_dropout_gradient_is_the_mask(one_thread):
+@pytest.mark.parametrize("p", [0.3, 0.5])
+def test_fast_dropout_gradient_is_the_mask(one_thread, p):
     torch.manual_seed(3)
     x = torch.randn(256, 64, requires_grad=True)
-    out = FastDropout(0.3)(x)
+    out = FastDropout(p)(x)
     grad = torch.randn_like(out)
     out.backward(grad)
-    mask = (out != 0).float() / 0.7
+    mask = (out != 0).float() / (1 - p)
     assert torch.allclose(x.grad, grad * mask, rtol=1e-6, atol=0)
 
 
@@ -242,6 +257,18 @@ def test_plain_deepfm_matches_deepfm_lite_in_eval_mode(bench_modules, tiny_data)
     assert torch.equal(bt.plain_predict(plain, data.test), bt.plain_predict(fast, data.test))
 
 
+def test_each_ablation_variant_has_the_dropout_it_names(bench_modules):
+    bench = bench_modules["bench_train"]
+    dropouts = {}
+    for name, flags in bench.ABLATION.items():
+        model_flags = {k: v for k, v in flags.items() if k != "fused_adam"}
+        model = bench.build("plain", [4, 5, 6], seed=0, **model_flags)
+        dropouts[name] = {type(m) for m in model.modules() if isinstance(m, nn.Dropout)}
+    assert dropouts["plain loop"] == {nn.Dropout}
+    assert dropouts["+ mask = uniform >= p"] == {bench.UniformMaskDropout}
+    assert dropouts["+ FastDropout (byte masks)"] == {FastDropout}
+
+
 def test_bench_train_json_and_table(tiny, capsys, tmp_path):
     out = tmp_path / "bench.json"
     assert tiny["bench_train"].main(["--rows", "1200", "--reps", "1", "--batch-sizes", "256",
@@ -268,7 +295,7 @@ def test_bench_train_ablation(tiny, capsys):
                               "--batch-sizes", "256", "--threads", "1", "--json"])
     rows = json.loads(capsys.readouterr().out)["ablation"]
     assert [r["variant"] for r in rows][0] == "plain loop" and rows[0]["speedup"] == 1.0
-    assert len(rows) == 5 and all(r["train_samples_per_s"] > 0 for r in rows)
+    assert len(rows) == 6 and all(r["train_samples_per_s"] > 0 for r in rows)
 
 
 def test_bench_train_rejects_bad_arguments(bench_modules, capsys):
