@@ -9,6 +9,7 @@ named on the command line or in an experiment list.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 
 import torch
@@ -118,11 +119,30 @@ MODELS: dict[str, type[CTRModel]] = {
 }
 
 
+def model_arguments() -> set[str]:
+    """Every argument some model of :data:`MODELS` takes (besides ``field_dims``).
+
+    All models are built from one shared set of arguments, and each uses the ones it needs (LR
+    ignores ``hidden``), so one configuration can build any of them; a name no model takes is
+    a mistake, and :func:`build_model` says so instead of ignoring it.
+    """
+    names = set()
+    for model in MODELS.values():
+        for parameter in inspect.signature(model.__init__).parameters.values():
+            if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY):
+                names.add(parameter.name)
+    return names - {"self", "field_dims"}
+
+
 def build_model(name: str, field_dims: Sequence[int], seed: int | None = None,
                 **params) -> CTRModel:
     """Build the model registered as ``name`` (see :data:`MODELS`); ``seed`` fixes its init."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    unknown = sorted(set(params) - model_arguments())
+    if unknown:
+        raise ValueError(f"unknown model argument(s) {', '.join(unknown)}; the models take "
+                         f"{', '.join(sorted(model_arguments()))}")
     if seed is not None:
         torch.manual_seed(seed)
     return MODELS[name](field_dims, **params)

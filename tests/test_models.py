@@ -61,6 +61,13 @@ def test_build_model_rejects_unknown_name_and_bad_dims():
         DeepFM([])
 
 
+def test_build_model_names_an_argument_no_model_takes():
+    with pytest.raises(ValueError, match="unknown model argument.*hiden.*the models take.*hidden"):
+        build_model("deepfm", FIELD_DIMS, hiden=[8])
+    # An argument another model uses is fine: one configuration builds every model.
+    assert build_model("lr", FIELD_DIMS, hidden=[8], dropout=0.1, pretrain_epochs=2).name == "lr"
+
+
 def test_registry_holds_core_models():
     assert {"lr", "fm", "dnn", "deepfm"} <= set(MODELS)
 

@@ -99,3 +99,11 @@ def test_device_resolution():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no GPU"):
             resolve_device("cuda")
+
+
+def test_train_model_names_an_argument_it_does_not_take():
+    from deepfm_lite.datasets import load_dataset
+
+    data = load_dataset("appstore", 300, seed=0)
+    with pytest.raises(ValueError, match="unknown argument.*epoch;.*epochs.*hidden"):
+        dl.train_model("deepfm", data, epoch=5)  # 'epochs' misspelt: never silently ignored
