@@ -84,6 +84,13 @@ def test_dropout_mask_has_the_shape_asked_and_only_two_values(shape, p):
     assert ((mask == 0) | (mask == scale)).all()
 
 
+def test_dropout_mask_keeps_everything_for_p_zero_and_rejects_p_out_of_range():
+    assert torch.equal(dropout_mask((4, 3), 0.0), torch.ones(4, 3))
+    for p in (1.0, -0.1, 1.5):
+        with pytest.raises(ValueError, match="drop probability.*got"):
+            dropout_mask((4, 3), p)
+
+
 def test_fast_dropout_is_the_identity_in_eval_mode_and_for_p_zero():
     x = torch.randn(64, 32)
     drop = FastDropout(0.5).eval()
