@@ -276,8 +276,7 @@ def run_one(kind: str, data, batch_size: int, seed: int, device: str = "cpu") ->
 
 def warm_up(data, batch_size: int, kinds, seed: int, device: str = "cpu") -> None:
     """A few untimed batches of each implementation: first calls allocate and initialise."""
-    rows = min(len(data.train), 8 * batch_size)
-    head = EncodedData(data.train.ids[:rows], data.train.values[:rows], data.train.labels[:rows])
+    head = data.train.subset(slice(0, 8 * batch_size))
     for kind in kinds:
         model = build(kind, data.field_dims, seed).to(device)
         if kind == "plain":
@@ -286,6 +285,22 @@ def warm_up(data, batch_size: int, kinds, seed: int, device: str = "cpu") -> Non
             dl.fit(model, head, epochs=1, batch_size=batch_size, lr=CONFIG["lr"], seed=seed,
                    device=device, progress=False)
         plain_predict(model, head)
+
+
+def interleaved_runs(script: str, kinds: list[str], data_file: str, batch_size: int, reps: int,
+                     seed: int, threads: int, device: str) -> dict[str, list[dict]]:
+    """``reps`` timed runs of each of ``kinds``, each in a fresh process of ``script --run``.
+
+    The order rotates every repetition (A B, B A for two kinds; A B C, B C A, C A B for three),
+    so a load that comes and goes hits every kind alike. Returns each kind's runs.
+    """
+    runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
+    for rep in range(reps):
+        for kind in kinds[rep % len(kinds):] + kinds[:rep % len(kinds)]:
+            argv = ["--run", kind, "--data-file", data_file, "--batch-sizes", str(batch_size),
+                    "--seed", str(seed + rep), "--threads", str(threads), "--device", device]
+            runs[kind].append(in_fresh_process(script, argv))
+    return runs
 
 
 def compare(data, batch_sizes: list[int], reps: int, seed: int, device: str = "cpu",
@@ -299,13 +314,8 @@ def compare(data, batch_sizes: list[int], reps: int, seed: int, device: str = "c
     with tempfile.TemporaryDirectory() as folder:
         data_file = save_split(data, folder)
         for batch_size in batch_sizes:
-            runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
-            for rep in range(reps):
-                for kind in (kinds if rep % 2 == 0 else kinds[::-1]):
-                    argv = ["--run", kind, "--data-file", data_file, "--batch-sizes",
-                            str(batch_size), "--seed", str(seed + rep), "--threads",
-                            str(threads), "--device", device]
-                    runs[kind].append(in_fresh_process(__file__, argv))
+            runs = interleaved_runs(__file__, kinds, data_file, batch_size, reps, seed,
+                                    threads, device)
             for kind in kinds:
                 results.append({"implementation": "plain loop" if kind == "plain" else kind,
                                 "batch_size": batch_size, **summarize(runs[kind])})

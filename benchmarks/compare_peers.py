@@ -251,17 +251,10 @@ def compare(names: list[str], data, batch_sizes: list[int], reps: int, seed: int
     with tempfile.TemporaryDirectory() as folder:
         data_file = bt.save_split(data, folder)
         for batch_size in batch_sizes:
-            runs: dict[str, list[dict]] = {name: [] for name in names}
-            for rep in range(reps):
-                order = names[rep % len(names):] + names[:rep % len(names)]
-                for name in order:
-                    argv = ["--run", name, "--data-file", data_file, "--batch-sizes",
-                            str(batch_size), "--seed", str(seed + rep), "--threads",
-                            str(threads), "--device", device]
-                    run = bt.in_fresh_process(__file__, argv)
-                    blocked += run.pop("blocked_network_attempts")
-                    runs[name].append(run)
+            runs = bt.interleaved_runs(__file__, names, data_file, batch_size, reps, seed,
+                                       threads, device)
             for name in names:
+                blocked += sum(run.pop("blocked_network_attempts") for run in runs[name])
                 results[name][batch_size] = bt.summarize(runs[name])
     return results, blocked
 
@@ -275,8 +268,7 @@ def run_worker(name: str, data_file: str, batch_size: int, seed: int, threads: i
         import_deepctr(attempts)
     data = bt.load_split(data_file)
     target = torch.device(device)
-    warm = EncodedData(*(t[:min(len(data.train), 8 * batch_size)]
-                         for t in (data.train.ids, data.train.values, data.train.labels)))
+    warm = data.train.subset(slice(0, 8 * batch_size))
     runner = RUNNERS[name](data.field_dims, seed, target)  # untimed: first calls allocate
     runner.fit(warm, batch_size, seed)
     runner.predict(warm)

@@ -139,10 +139,11 @@ def build_model(name: str, field_dims: Sequence[int], seed: int | None = None,
     """Build the model registered as ``name`` (see :data:`MODELS`); ``seed`` fixes its init."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
-    unknown = sorted(set(params) - model_arguments())
+    known = model_arguments()
+    unknown = sorted(set(params) - known)
     if unknown:
         raise ValueError(f"unknown model argument(s) {', '.join(unknown)}; the models take "
-                         f"{', '.join(sorted(model_arguments()))}")
+                         f"{', '.join(sorted(known))}")
     if seed is not None:
         torch.manual_seed(seed)
     return MODELS[name](field_dims, **params)

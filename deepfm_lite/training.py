@@ -223,11 +223,12 @@ def train_model(name: str, data, *, seed: int = 0, progress: bool | None = None,
     """
     from .models import build_model, model_arguments
 
-    unknown = sorted(set(overrides) - set(COURSE_BUDGET) - model_arguments())
+    network_arguments = model_arguments()
+    unknown = sorted(set(overrides) - set(COURSE_BUDGET) - network_arguments)
     if unknown:
         raise ValueError(f"train_model got unknown argument(s) {', '.join(unknown)}; it takes "
                          f"the budget's {', '.join(COURSE_BUDGET)} and the models' "
-                         f"{', '.join(sorted(model_arguments()))}")
+                         f"{', '.join(sorted(network_arguments))}")
     budget = {**COURSE_BUDGET, "lr": COURSE_LEARNING_RATES.get(name, COURSE_BUDGET["lr"])}
     budget.update({k: overrides.pop(k) for k in list(overrides) if k in COURSE_BUDGET})
     network = {**COURSE_NETWORK, **overrides}
