@@ -17,10 +17,21 @@ import time
 from pathlib import Path
 
 import nbformat
+from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FOLDERS = ("notebooks", "solutions")
+
+
+def jupyterlab_kernelspec() -> dict[str, str]:
+    """The kernelspec JupyterLab writes when it opens a notebook with the python3 kernel.
+
+    Saving exactly this keeps a notebook unmodified when a learner opens it (JupyterLab would
+    otherwise rewrite it and autosave a change to a tracked file).
+    """
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    return {"display_name": spec.display_name, "language": spec.language, "name": "python3"}
 
 
 def execute(path: Path, timeout: int = 600) -> float:
@@ -31,6 +42,7 @@ def execute(path: Path, timeout: int = 600) -> float:
     start = time.perf_counter()
     NotebookClient(notebook, timeout=timeout, kernel_name="python3", store_widget_state=False,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
+    notebook.metadata["kernelspec"] = jupyterlab_kernelspec()
     nbformat.write(notebook, path)
     return time.perf_counter() - start
 

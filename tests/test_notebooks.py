@@ -62,3 +62,36 @@ def test_ignored_outputs_are_followed_by_an_assertion(path):
             following = cells[index + 1].source if index + 1 < len(cells) else ""
             assert "assert" in following or "assert" in cell.source, \
                 f"{path.name}: ignored cell not followed by an assertion: {cell.source[:60]}"
+
+
+# ---- opening a notebook must not modify it ------------------------------------------------------
+# JupyterLab writes the running kernel's spec and language into a notebook's metadata when it
+# opens it; a saved notebook that already carries exactly those opens unmodified (no autosave
+# rewriting a tracked file). Every notebook of the course is saved with the same ones.
+
+EVERY_NOTEBOOK = sorted(p for folder in ("notebooks", "solutions", "exercises")
+                        for p in (ROOT / folder).glob("[0-9][0-9]_*.ipynb"))
+
+
+def _kernel_metadata(path: Path) -> tuple[dict, dict]:
+    metadata = nbformat.read(path, as_version=4).metadata
+    return dict(metadata.get("kernelspec", {})), dict(metadata.get("language_info", {}))
+
+
+def test_every_notebook_carries_the_same_kernelspec_and_language_info():
+    first_spec, first_language = _kernel_metadata(EVERY_NOTEBOOK[0])
+    for path in EVERY_NOTEBOOK[1:]:
+        spec, language = _kernel_metadata(path)
+        where = path.relative_to(ROOT)
+        assert spec == first_spec, f"{where}: kernelspec {spec} != {first_spec}"
+        assert language == first_language, f"{where}: language_info {language} != {first_language}"
+
+
+def test_kernelspec_is_the_one_jupyterlab_writes():
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    installed = KernelSpecManager().get_kernel_spec("python3")
+    spec, language = _kernel_metadata(EVERY_NOTEBOOK[0])
+    assert spec == {"name": "python3", "display_name": installed.display_name,
+                    "language": installed.language}
+    assert language.get("name") == "python"
