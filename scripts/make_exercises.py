@@ -7,9 +7,10 @@ the same notebook with each such block replaced by::
     # YOUR CODE HERE
     raise NotImplementedError()
 
-at the indentation of the ``### BEGIN SOLUTION`` line, and with outputs, execution counts and
-execution timings cleared. Everything else (cell ids, notebook and cell metadata, markdown) is
-kept, and the output is byte-for-byte the same on every run.
+at the indentation of the ``### BEGIN SOLUTION`` line, with outputs, execution counts and
+execution timings cleared, and without the cells tagged ``solution-only`` (the banner that marks
+a solution notebook as the worked answer). Everything else (cell ids, notebook and cell
+metadata, markdown) is kept, and the output is byte-for-byte the same on every run.
 
 Usage (from the repository root)::
 
@@ -18,13 +19,17 @@ Usage (from the repository root)::
     python scripts/make_exercises.py --only 03 --force # reset exercise 03 (discards your work)
 
 An exercise notebook that has been run (it holds outputs) is not overwritten without
-``--force``, so running the script never wipes a learner's answers by surprise.
+``--force``, so running the script never wipes a learner's answers by surprise. For the same
+reason the up-to-date check accepts an exercise whose COMMITTED version (git's HEAD) is what
+the solutions give, whatever the working copy holds: a learner's saved answers are never
+reported as out of date.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import subprocess
 import sys
 from pathlib import Path
 
@@ -36,6 +41,7 @@ EXERCISES = ROOT / "exercises"
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 PLACEHOLDER = ("# YOUR CODE HERE", "raise NotImplementedError()")
+SOLUTION_ONLY = "solution-only"  # cell tag: kept in solutions/, left out of exercises/
 
 
 class SolutionFormatError(ValueError):
@@ -81,6 +87,8 @@ def _is_python(source: str) -> bool:
 def exercise_notebook(solution: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
     """The exercise version of one solution notebook (a new object; the input is untouched)."""
     notebook = copy.deepcopy(solution)
+    notebook.cells = [cell for cell in notebook.cells
+                      if SOLUTION_ONLY not in cell.metadata.get("tags", [])]
     blocks = 0
     for index, cell in enumerate(notebook.cells):
         where = f"{name}, cell {index}"
@@ -125,14 +133,40 @@ def expected_exercises(only: str | None = None) -> dict[Path, str]:
     return expected
 
 
+def committed_text(path: Path) -> str | None:
+    """The text of ``path`` as committed (git's HEAD), or None outside git or if untracked."""
+    relative = path.relative_to(ROOT).as_posix()
+    try:
+        shown = subprocess.run(["git", "-C", str(ROOT), "show", f"HEAD:{relative}"],
+                               capture_output=True, check=False)
+    except OSError:  # no git on this machine
+        return None
+    if shown.returncode != 0:
+        return None
+    return shown.stdout.decode("utf-8").replace("\r\n", "\n")
+
+
+def _is_current(path: Path, text: str) -> bool:
+    """The working copy or the committed version of an exercise is what solutions/ gives.
+
+    A learner's saved answers change only the working copy; the committed version still
+    matches, so their work never counts as out of date.
+    """
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return True
+    return committed_text(path) == text
+
+
 def differing_files(only: str | None = None) -> list[str]:
     """Exercise files that are missing, out of date, or left over from a removed solution."""
     expected = expected_exercises(only)
     problems = []
     for path, text in expected.items():
-        if not path.exists():
+        if _is_current(path, text):
+            continue
+        if not path.exists() and committed_text(path) is None:
             problems.append(f"{path.relative_to(ROOT)} (missing)")
-        elif path.read_text(encoding="utf-8") != text:
+        else:
             problems.append(f"{path.relative_to(ROOT)} (differs from what solutions/ gives)")
     if only is None:
         for path in sorted(EXERCISES.glob("*.ipynb")):

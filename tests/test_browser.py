@@ -8,6 +8,11 @@ Two notebooks: a scratch notebook shaped like a chapter notebook (title, then a 
 written to the temporary folder, so the widget is proven even before the chapters exist; and
 ``notebooks/01_ctr_basics.ipynb`` itself (skipped, with the reason, while it is missing).
 
+And the learner's way in: JupyterLab started the way the README says (``jupyter lab
+notebooks/``, so ``notebooks/`` is the root), notebook 00 opened and left unmodified, the
+exercises and solutions listed in the file browser, and a click on 00's link to an exercise
+opening that exercise in a tab.
+
 Needs Debian's ``chromium`` package and the ``playwright`` Python package (never
 ``playwright install``); skipped with the reason when either is missing.
 """
@@ -45,6 +50,10 @@ CHROMIUM_FLAGS = [
 ]
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "01_ctr_basics.ipynb"
+COURSE_MAP = REPO / "notebooks" / "00_course_map.ipynb"
+FIRST_EXERCISE = "exercises/01_logloss_auc.ipynb"
+FIRST_EXERCISE_LINK = "01 LogLoss and AUC"  # its link text in 00's table of exercises
+SETTLE_S = 3  # time for JupyterLab to write kernel metadata into a notebook, if it were to
 SCRATCH_QUIZ = "01.core_challenge"
 
 SERVER_START_TIMEOUT_S = 90
@@ -216,6 +225,13 @@ def _wait_until(page: Page, script: str, timeout_s: float, what: str, log_path: 
                              f"server log:\n{_log_tail(log_path)}") from None
 
 
+CURRENT_STATE_JS = """() => {
+  const widget = window.jupyterapp.shell.currentWidget;
+  const context = widget && widget.context;
+  return context ? {path: context.path, dirty: context.model.dirty} : null;
+}"""
+
+
 def _run_all_and_wait(page: Page, log_path: Path) -> None:
     """Clear the saved outputs, run every cell, wait until all ran; fail fast on an error."""
     page.evaluate("window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
@@ -323,3 +339,58 @@ def test_first_quiz_of_notebook_01_in_jupyterlab(tmp_path):
     if not NOTEBOOK.exists():
         pytest.skip(f"{NOTEBOOK.relative_to(REPO)} does not exist yet")
     check_quiz_in_browser(REPO, NOTEBOOK, tmp_path / "home")
+
+
+@contextlib.contextmanager
+def _page(home: Path) -> Iterator[Page]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(home / "chromium-profile"), executable_path=str(CHROMIUM), headless=True,
+            args=CHROMIUM_FLAGS,
+        )
+        try:
+            yield browser.pages[0] if browser.pages else browser.new_page()
+        finally:
+            browser.close()
+
+
+def test_exercise_opens_from_the_course_maps_link_under_jupyter_lab_notebooks(tmp_path):
+    root = REPO / "notebooks"  # `jupyter lab notebooks/`: the README's launch
+    relative = COURSE_MAP.relative_to(root).as_posix()
+    before = COURSE_MAP.read_bytes()
+    with jupyterlab(root, tmp_path / "home") as (base, token, log_path), \
+            _page(tmp_path / "home") as page:
+        page.goto(f"{base}/lab/tree/{relative}?token={token}", wait_until="domcontentloaded",
+                  timeout=NOTEBOOK_OPEN_TIMEOUT_S * 1000)
+        _wait_until(page, NOTEBOOK_OPEN_JS, NOTEBOOK_OPEN_TIMEOUT_S,
+                    f"JupyterLab did not open {relative}", log_path)
+        _wait_until(page, KERNEL_READY_JS, KERNEL_READY_TIMEOUT_S,
+                    "the kernel was not ready and idle", log_path)
+        time.sleep(SETTLE_S)
+        opened = page.evaluate(CURRENT_STATE_JS)
+        assert opened == {"path": relative, "dirty": False}, \
+            f"opening {relative} modified it: {opened}"
+
+        page.evaluate("window.jupyterapp.commands.execute('filebrowser:activate')")
+        names = page.locator(".jp-FileBrowser .jp-DirListing-itemText")
+        for folder in ("exercises", "solutions"):
+            names.filter(has_text=re.compile(rf"^\s*{folder}\s*$")).first.wait_for(
+                timeout=FEEDBACK_TIMEOUT_S * 1000)
+
+        # JupyterLab rewrites a relative link's href (to a /files/ URL, with a command that
+        # opens the document), so the link is found by its text.
+        link = page.locator(".jp-RenderedMarkdown a", has_text=FIRST_EXERCISE_LINK).first
+        link.scroll_into_view_if_needed(timeout=FEEDBACK_TIMEOUT_S * 1000)
+        link.click(timeout=FEEDBACK_TIMEOUT_S * 1000)
+        _wait_until(page, f"""() => {{
+          const widget = window.jupyterapp.shell.currentWidget;
+          return !!(widget && widget.context && widget.context.path === "{FIRST_EXERCISE}"
+                    && widget.content && widget.content.widgets
+                    && widget.content.widgets.length > 0);
+        }}""", NOTEBOOK_OPEN_TIMEOUT_S, f"clicking the link did not open {FIRST_EXERCISE}",
+                    log_path)
+        title = page.locator(".jp-NotebookPanel:visible .jp-RenderedMarkdown h1").first
+        assert "Exercise 1" in title.inner_text(timeout=FEEDBACK_TIMEOUT_S * 1000)
+        tabs = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tabLabel").all_inner_texts()
+        assert {"00_course_map.ipynb", "01_logloss_auc.ipynb"} <= set(tabs), tabs
+    assert COURSE_MAP.read_bytes() == before

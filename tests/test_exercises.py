@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -134,6 +135,62 @@ def test_check_mode_reports_a_stale_exercise(tmp_path, monkeypatch, capsys):
     assert make_exercises.main(["--check"]) == 1
     assert make_exercises.main(["--only", "01", "--force"]) == 0
     assert make_exercises.main(["--check"]) == 0
+
+
+def _git(folder: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True)
+
+
+def test_a_learners_saved_answers_never_count_as_out_of_date(tmp_path, monkeypatch, capsys):
+    """The up-to-date check reads the committed exercise, so filling one in keeps it green."""
+    solutions, exercises = tmp_path / "solutions", tmp_path / "exercises"
+    solutions.mkdir()
+    nbformat.write(_solution_notebook(), solutions / "01_demo.ipynb")
+    monkeypatch.setattr(make_exercises, "ROOT", tmp_path)
+    monkeypatch.setattr(make_exercises, "SOLUTIONS", solutions)
+    monkeypatch.setattr(make_exercises, "EXERCISES", exercises)
+    assert make_exercises.main([]) == 0
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "course")
+    # The learner answers the exercise, runs it and saves it.
+    learner = nbformat.read(exercises / "01_demo.ipynb", as_version=4)
+    learner.cells[1].source = "def f():\n    return 1"
+    learner.cells[1].execution_count = 3
+    nbformat.write(learner, exercises / "01_demo.ipynb")
+    assert make_exercises.differing_files() == []
+    assert make_exercises.main(["--check"]) == 0
+    # Regenerating keeps the learner's work (it has been run) ...
+    assert make_exercises.main([]) == 0
+    assert "return 1" in (exercises / "01_demo.ipynb").read_text()
+    # ... and a solution changed without regenerating is still reported.
+    changed = _solution_notebook()
+    changed.cells[0].source = "# A new title"
+    nbformat.write(changed, solutions / "01_demo.ipynb")
+    assert make_exercises.differing_files() == [
+        "exercises/01_demo.ipynb (differs from what solutions/ gives)"]
+    capsys.readouterr()
+
+
+def test_solution_only_cells_are_left_out_of_the_exercise():
+    solution = _solution_notebook()
+    banner = nbformat.v4.new_markdown_cell("> **Worked solution.**")
+    banner["id"], banner.metadata["tags"] = "banner", [make_exercises.SOLUTION_ONLY]
+    solution.cells.insert(1, banner)
+    exercise = make_exercises.exercise_notebook(solution, "99_test.ipynb")
+    assert [c.id for c in exercise.cells] == ["title", "answer"]
+
+
+def test_every_solution_is_marked_as_the_worked_answer():
+    for path in SOLUTIONS:
+        notebook = nbformat.read(path, as_version=4)
+        banners = [c for c in notebook.cells
+                   if make_exercises.SOLUTION_ONLY in c.metadata.get("tags", [])]
+        assert banners and "Worked solution" in banners[0].source, path.name
+
+
+def test_the_test_command_never_runs_a_learners_exercises(pytestconfig):
+    assert "exercises" not in pytestconfig.getini("testpaths")
 
 
 # ---- every generated exercise: its checks say "not yet" ---------------------------------------
