@@ -6,6 +6,7 @@ Examples::
     python -m deepfm_lite train --model fm --data train.txt --format criteo --json
     python -m deepfm_lite train --model lr --data clicks.csv --format csv --label clicked
     python -m deepfm_lite table2 --dataset appstore --scale class --out table2.csv
+    python -m deepfm_lite progress                 # grade the exercises in exercises/
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
@@ -115,6 +117,17 @@ def build_parser() -> argparse.ArgumentParser:
     table2.add_argument("--out", metavar="PATH", help="also save every run as CSV")
     table2.add_argument("--json", action="store_true", help="print the summary as JSON records")
     table2.add_argument("--progress", action="store_true", help="show a progress bar")
+
+    progress = commands.add_parser(
+        "progress", help="grade the exercise notebooks: passed / not yet, with the hint",
+        description="Run each exercise notebook in a fresh kernel (without saving it) and "
+                    "list it as passed or not yet, with the check's hint. Exit code 0 when "
+                    "every exercise passed, 1 otherwise.")
+    progress.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
+                          help="exercise notebooks to grade (default: exercises/NN_*.ipynb)")
+    progress.add_argument("--json", action="store_true", help="print the grades as JSON")
+    progress.add_argument("--timeout", type=_positive_int, default=600,
+                          help="seconds one cell may run (default 600)")
     return parser
 
 
@@ -226,6 +239,19 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
+def run_progress(args) -> tuple[str, bool]:
+    """Grade the exercises the ``progress`` command names; return the text and "all passed"."""
+    from .progress import exercise_paths, format_grades, grade_notebook, grades_json
+
+    paths = [Path(p) for p in args.notebooks] or exercise_paths("exercises")
+    for path in paths:
+        if not path.is_file():
+            raise UsageError(f"no notebook {path}")
+    grades = [grade_notebook(path, timeout=args.timeout) for path in paths]
+    text = grades_json(grades) if args.json else format_grades(grades)
+    return text, all(grade.passed for grade in grades)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -233,6 +259,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "table2":
             print(run_table2_command(args))
             return 0
+        if args.command == "progress":
+            text, all_passed = run_progress(args)
+            print(text)
+            return 0 if all_passed else 1
         report = run_train(args)
     except UsageError as error:
         print(f"deepfm_lite: error: {error}", file=sys.stderr)
