@@ -103,10 +103,14 @@ def keep_prob_to_dropout(keep_prob: float) -> float:
     The paper (and the PNN code it follows) states dropout as the probability that a neuron is
     KEPT: "dropout 0.9" keeps 90%. ``torch.nn.Dropout(p)`` takes the probability of DROPPING it,
     so the paper's 0.9 is ``p = 0.1``.
+
+    The result is rounded to 12 decimals, so that it is the number a reader types: plain
+    ``1 - 0.9`` is 0.09999999999999998 in binary floating point, which would then show up in
+    tables and fail a comparison with 0.1.
     """
     if not 0.0 < keep_prob <= 1.0:
         raise ValueError(f"keep_prob must be in (0, 1], got {keep_prob}")
-    return 1.0 - keep_prob
+    return round(1.0 - keep_prob, 12)
 
 
 class MLP(nn.Module):

@@ -81,6 +81,8 @@ def test_mlp_rejects_bad_arguments():
 
 def test_keep_probability_conversion():
     assert keep_prob_to_dropout(0.9) == pytest.approx(0.1)
+    # the number a reader types, not 0.09999999999999998: a sweep's table compares equal to it
+    assert [keep_prob_to_dropout(k) for k in (0.9, 0.7, 0.6)] == [0.1, 0.3, 0.4]
     assert keep_prob_to_dropout(1.0) == 0.0
     with pytest.raises(ValueError, match="keep_prob"):
         keep_prob_to_dropout(0.0)
