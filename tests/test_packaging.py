@@ -54,3 +54,23 @@ def test_ci_runs_the_readme_commands():
     assert "torch==2.13.0" in ci
     assert install.group(1).replace("install", "install --quiet") in ci
     assert re.search(rf"^{re.escape(test.group(1))}$", ci, re.M)
+
+
+def _code_blocks(markdown: str) -> list[str]:
+    return [block.strip() for block in re.findall(r"^```[a-z]*\n(.*?)^```", markdown, re.M | re.S)]
+
+
+def test_readme_starts_a_learner():
+    readme = (ROOT / "README.md").read_text()
+    install = readme.index('python -m pip install -e ".[dev]"')
+    # Where to start, the exercises and how to grade them come before any install detail ...
+    for first in ("00_course_map.ipynb", "exercises/", "python -m deepfm_lite progress"):
+        assert readme.index(first) < install, first
+    # ... the CPU-only PyTorch note before the install that would pull the CUDA build ...
+    assert readme.index("download.pytorch.org/whl/cpu") < install
+    # ... and the launch, the grading and the test command each in a block of their own.
+    blocks = _code_blocks(readme)
+    for command in ("jupyter lab notebooks/", "python -m deepfm_lite progress", "python -m pytest"):
+        assert command in blocks, f"{command!r} is not a code block of its own"
+    # The check's pass line is quoted as a check prints it.
+    assert "✅ check_fm_second_order passed: " in readme
