@@ -51,7 +51,8 @@ def course(tmp_path: Path) -> Path:
     """A course folder with the solution of exercise 09; tests write the exercise itself."""
     (tmp_path / "solutions").mkdir()
     (tmp_path / "exercises").mkdir()
-    nbformat.write(_notebook(IMPORTS, ANSWER, CHECK, USE), tmp_path / "solutions" / "09_pairs.ipynb")
+    solution = _notebook(IMPORTS, ANSWER, CHECK, USE)
+    nbformat.write(solution, tmp_path / "solutions" / "09_pairs.ipynb")
     return tmp_path
 
 
