@@ -278,36 +278,46 @@ def first_quiz(notebook_path: Path) -> tuple[str, str]:
     raise AssertionError(f"{notebook_path} has no quiz.ask(...) cell")
 
 
-def check_quiz_in_browser(root: Path, notebook_path: Path, home: Path) -> None:
-    question_id, lang = first_quiz(notebook_path)
-    question = quiz.get(question_id)
-    wrong = next(o.letter for o in question.options if o.letter != question.answer)
-    relative = urllib.parse.quote(notebook_path.relative_to(root).as_posix())
-    with jupyterlab(root, home) as (base, token, log_path), sync_playwright() as playwright:
+@contextlib.contextmanager
+def _page(home: Path) -> Iterator[Page]:
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
             str(home / "chromium-profile"), executable_path=str(CHROMIUM), headless=True,
             args=CHROMIUM_FLAGS,
         )
         try:
-            page = browser.pages[0] if browser.pages else browser.new_page()
-            page.goto(f"{base}/lab/tree/{relative}?token={token}", wait_until="domcontentloaded",
-                      timeout=NOTEBOOK_OPEN_TIMEOUT_S * 1000)
-            _wait_until(page, NOTEBOOK_OPEN_JS, NOTEBOOK_OPEN_TIMEOUT_S,
-                        f"JupyterLab did not open {relative}", log_path)
-            _wait_until(page, KERNEL_READY_JS, KERNEL_READY_TIMEOUT_S,
-                        "the kernel was not ready and idle", log_path)
-            _run_all_and_wait(page, log_path)
-
-            question_text = " ".join(question.question[lang].split())
-            shown = " ".join(page.locator(".jp-Notebook").inner_text().split())
-            assert question_text in shown, "the quiz's question text is not shown"
-
-            expected_wrong = quiz.check(question_id, wrong, lang=lang).text
-            assert _answer_first_quiz(page, wrong) == " ".join(expected_wrong.split())
-            expected_right = quiz.check(question_id, question.answer, lang=lang).text
-            assert _answer_first_quiz(page, question.answer) == " ".join(expected_right.split())
+            yield browser.pages[0] if browser.pages else browser.new_page()
         finally:
             browser.close()
+
+
+def _open_notebook(page: Page, base: str, token: str, relative: str, log_path: Path) -> None:
+    """Open ``relative`` (a path under the server's root) and wait for its idle kernel."""
+    page.goto(f"{base}/lab/tree/{relative}?token={token}", wait_until="domcontentloaded",
+              timeout=NOTEBOOK_OPEN_TIMEOUT_S * 1000)
+    _wait_until(page, NOTEBOOK_OPEN_JS, NOTEBOOK_OPEN_TIMEOUT_S,
+                f"JupyterLab did not open {relative}", log_path)
+    _wait_until(page, KERNEL_READY_JS, KERNEL_READY_TIMEOUT_S,
+                "the kernel was not ready and idle", log_path)
+
+
+def check_quiz_in_browser(root: Path, notebook_path: Path, home: Path) -> None:
+    question_id, lang = first_quiz(notebook_path)
+    question = quiz.get(question_id)
+    wrong = next(o.letter for o in question.options if o.letter != question.answer)
+    relative = urllib.parse.quote(notebook_path.relative_to(root).as_posix())
+    with jupyterlab(root, home) as (base, token, log_path), _page(home) as page:
+        _open_notebook(page, base, token, relative, log_path)
+        _run_all_and_wait(page, log_path)
+
+        question_text = " ".join(question.question[lang].split())
+        shown = " ".join(page.locator(".jp-Notebook").inner_text().split())
+        assert question_text in shown, "the quiz's question text is not shown"
+
+        expected_wrong = quiz.check(question_id, wrong, lang=lang).text
+        assert _answer_first_quiz(page, wrong) == " ".join(expected_wrong.split())
+        expected_right = quiz.check(question_id, question.answer, lang=lang).text
+        assert _answer_first_quiz(page, question.answer) == " ".join(expected_right.split())
 
 
 # --------------------------------------------------------------------------- the tests
@@ -341,18 +351,6 @@ def test_first_quiz_of_notebook_01_in_jupyterlab(tmp_path):
     check_quiz_in_browser(REPO, NOTEBOOK, tmp_path / "home")
 
 
-@contextlib.contextmanager
-def _page(home: Path) -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(home / "chromium-profile"), executable_path=str(CHROMIUM), headless=True,
-            args=CHROMIUM_FLAGS,
-        )
-        try:
-            yield browser.pages[0] if browser.pages else browser.new_page()
-        finally:
-            browser.close()
-
 
 def test_exercise_opens_from_the_course_maps_link_under_jupyter_lab_notebooks(tmp_path):
     root = REPO / "notebooks"  # `jupyter lab notebooks/`: the README's launch
@@ -360,12 +358,7 @@ def test_exercise_opens_from_the_course_maps_link_under_jupyter_lab_notebooks(tm
     before = COURSE_MAP.read_bytes()
     with jupyterlab(root, tmp_path / "home") as (base, token, log_path), \
             _page(tmp_path / "home") as page:
-        page.goto(f"{base}/lab/tree/{relative}?token={token}", wait_until="domcontentloaded",
-                  timeout=NOTEBOOK_OPEN_TIMEOUT_S * 1000)
-        _wait_until(page, NOTEBOOK_OPEN_JS, NOTEBOOK_OPEN_TIMEOUT_S,
-                    f"JupyterLab did not open {relative}", log_path)
-        _wait_until(page, KERNEL_READY_JS, KERNEL_READY_TIMEOUT_S,
-                    "the kernel was not ready and idle", log_path)
+        _open_notebook(page, base, token, relative, log_path)
         time.sleep(SETTLE_S)
         opened = page.evaluate(CURRENT_STATE_JS)
         assert opened == {"path": relative, "dirty": False}, \

@@ -116,13 +116,20 @@ def test_markers_outside_code_or_no_blocks_are_refused():
         make_exercises.exercise_notebook(plain, "99_test.ipynb")
 
 
-def test_check_mode_reports_a_stale_exercise(tmp_path, monkeypatch, capsys):
+@pytest.fixture
+def demo_course(tmp_path, monkeypatch) -> tuple[Path, Path]:
+    """A course in tmp_path with one solution, 01_demo; make_exercises pointed at it."""
     solutions, exercises = tmp_path / "solutions", tmp_path / "exercises"
     solutions.mkdir()
     nbformat.write(_solution_notebook(), solutions / "01_demo.ipynb")
     monkeypatch.setattr(make_exercises, "ROOT", tmp_path)
     monkeypatch.setattr(make_exercises, "SOLUTIONS", solutions)
     monkeypatch.setattr(make_exercises, "EXERCISES", exercises)
+    return solutions, exercises
+
+
+def test_check_mode_reports_a_stale_exercise(demo_course, capsys):
+    _, exercises = demo_course
     assert make_exercises.main(["--check"]) == 1
     assert "exercises/01_demo.ipynb (missing)" in capsys.readouterr().out
     assert make_exercises.main([]) == 0
@@ -141,14 +148,9 @@ def _git(folder: Path, *args: str) -> None:
     subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True)
 
 
-def test_a_learners_saved_answers_never_count_as_out_of_date(tmp_path, monkeypatch, capsys):
+def test_a_learners_saved_answers_never_count_as_out_of_date(demo_course, tmp_path):
     """The up-to-date check reads the committed exercise, so filling one in keeps it green."""
-    solutions, exercises = tmp_path / "solutions", tmp_path / "exercises"
-    solutions.mkdir()
-    nbformat.write(_solution_notebook(), solutions / "01_demo.ipynb")
-    monkeypatch.setattr(make_exercises, "ROOT", tmp_path)
-    monkeypatch.setattr(make_exercises, "SOLUTIONS", solutions)
-    monkeypatch.setattr(make_exercises, "EXERCISES", exercises)
+    solutions, exercises = demo_course
     assert make_exercises.main([]) == 0
     _git(tmp_path, "init", "-q")
     _git(tmp_path, "add", ".")
@@ -169,7 +171,6 @@ def test_a_learners_saved_answers_never_count_as_out_of_date(tmp_path, monkeypat
     nbformat.write(changed, solutions / "01_demo.ipynb")
     assert make_exercises.differing_files() == [
         "exercises/01_demo.ipynb (differs from what solutions/ gives)"]
-    capsys.readouterr()
 
 
 def test_solution_only_cells_are_left_out_of_the_exercise():
