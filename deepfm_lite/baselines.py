@@ -31,9 +31,11 @@ from .layers import (
     inner_product,
     outer_product_pooled,
 )
-from .models import MODELS, CTRModel, FactorizationMachine, _deep_params
+from .models import CTRModel, FactorizationMachine, _deep_params, register
+from .training import fit
 
 
+@register
 class FNN(CTRModel):
     """FNN (Zhang, Du, Wang, ECIR 2016): an MLP whose input layer is initialised from an FM.
 
@@ -79,8 +81,6 @@ class FNN(CTRModel):
         """
         if bool(self.pretrained) or self._pretraining:
             return None
-        from .training import fit  # training is imported lazily: it does not know the models
-
         self._pretraining = True
         try:
             torch.manual_seed(seed)
@@ -142,6 +142,7 @@ class ProductNetwork(CTRModel):
         return self.mlp(torch.cat(signals, dim=1)).squeeze(1)
 
 
+@register
 class InnerPNN(ProductNetwork):
     """IPNN: PNN with the inner-product layer (see :class:`ProductNetwork`)."""
 
@@ -149,6 +150,7 @@ class InnerPNN(ProductNetwork):
     use_inner, use_outer = True, False
 
 
+@register
 class OuterPNN(ProductNetwork):
     """OPNN: PNN with the sum-pooled outer-product layer (see :class:`ProductNetwork`)."""
 
@@ -156,6 +158,7 @@ class OuterPNN(ProductNetwork):
     use_inner, use_outer = False, True
 
 
+@register
 class PNNStar(ProductNetwork):
     """PNN*: PNN with both the inner- and the outer-product layer (see :class:`ProductNetwork`)."""
 
@@ -163,6 +166,7 @@ class PNNStar(ProductNetwork):
     use_inner, use_outer = True, True
 
 
+@register
 class WideAndDeep(CTRModel):
     """Wide & Deep (Cheng et al. 2016) as the DeepFM paper ran it, "LR & DNN".
 
@@ -189,6 +193,7 @@ class WideAndDeep(CTRModel):
         return self.linear(ids, values) + y_dnn
 
 
+@register
 class FMAndDNN(CTRModel):
     """"FM & DNN": Wide & Deep with FM as the wide part, the paper's key control for DeepFM.
 
@@ -221,7 +226,6 @@ class FMAndDNN(CTRModel):
 BASELINES: dict[str, type[CTRModel]] = {
     model.name: model for model in (FNN, InnerPNN, OuterPNN, PNNStar, WideAndDeep, FMAndDNN)
 }
-MODELS.update(BASELINES)
 
 __all__ = ["BASELINES", "FNN", "FMAndDNN", "InnerPNN", "OuterPNN", "PNNStar", "ProductNetwork",
            "WideAndDeep"]

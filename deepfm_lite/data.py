@@ -9,7 +9,13 @@ Id layout of one field (field-local ids; the models add per-field offsets):
   times), ``1`` = missing value, ``2 ...`` = the vocabulary, sorted. The value ``x`` is always 1.
 * numeric: ``0`` = present, with ``x`` = the number standardised by the training mean and
   standard deviation and clipped to [-5, 5]; ``1`` = missing (NaN), with ``x = 1``, so a missing
-  number gets a vector of its own instead of silently becoming the mean.
+  number gets a vector of its own instead of silently becoming the mean. An infinite number
+  (``inf``, ``-inf``) is treated exactly like a missing one: it takes no part in the mean and
+  standard deviation and is encoded with the missing id.
+
+Ids that reach a model from elsewhere (an :class:`EncodedData` built by hand) are checked by
+:func:`check_ids` where they enter training and prediction: an id outside its field's range
+would otherwise read another field's embedding row without any error.
 """
 
 from __future__ import annotations
@@ -80,6 +86,73 @@ class EncodedData:
         return EncodedData(self.ids.to(device), self.values.to(device), labels, self.p_true)
 
 
+def _field_label(column: int, names: Sequence[str] | None) -> str:
+    """``field 'city' (column 2)`` when the names are known, else ``field 2``."""
+    return f"field {names[column]!r} (column {column})" if names else f"field {column}"
+
+
+def check_ids(ids: torch.Tensor, field_dims: Sequence[int], where: str = "data",
+              names: Sequence[str] | None = None) -> None:
+    """Raise ``ValueError`` unless every id of field ``j`` lies in ``[0, field_dims[j])``.
+
+    ``ids`` is a ``[rows, fields]`` integer tensor of field-local ids (see the module
+    docstring). An id past its field's end would silently read the next field's embedding row,
+    and a negative one the previous field's, so this is checked where tensors enter training
+    and prediction. The message starts with ``where`` and names the field (by ``names`` when
+    given, else by column), the bad id, the field's size and the first row holding it.
+
+    Costs one pass over ``ids`` (a per-column min and max); the row is looked up only when an
+    id is out of range.
+    """
+    if ids.dim() != 2 or ids.shape[1] != len(field_dims):
+        raise ValueError(f"{where}: ids must have shape [rows, {len(field_dims)}], "
+                         f"got {list(ids.shape)}")
+    if ids.dtype.is_floating_point or ids.dtype.is_complex or ids.dtype == torch.bool:
+        raise ValueError(f"{where}: ids must be an integer tensor, got {ids.dtype}")
+    if names is not None and len(names) != len(field_dims):
+        names = None
+    if ids.shape[0] == 0:
+        return
+    low, high = ids.aminmax(dim=0)
+    sizes = torch.as_tensor([int(d) for d in field_dims], device=ids.device)
+    bad_columns = ((low < 0) | (high >= sizes)).nonzero().flatten().tolist()
+    if not bad_columns:
+        return
+    column = bad_columns[0]
+    size = int(field_dims[column])
+    column_ids = ids[:, column]
+    row = int(((column_ids < 0) | (column_ids >= size)).nonzero()[0, 0])
+    bad = int(column_ids[row])
+    rule = "ids are never negative" if bad < 0 else f"the field has {size} ids, 0 to {size - 1}"
+    raise ValueError(f"{where}: {_field_label(column, names)} holds id {bad} at row {row}; "
+                     f"{rule}")
+
+
+def check_values(values: torch.Tensor, where: str = "data",
+                 names: Sequence[str] | None = None) -> None:
+    """Raise ``ValueError`` if ``values`` (``[rows, fields]``) holds a NaN or an infinity.
+
+    One non-finite ``x`` turns the loss and every prediction of its batch into NaN. The message
+    names the field and the first row; :meth:`Schema.transform` never produces such a value
+    (a missing or infinite number gets the field's missing id).
+    """
+    if not values.dtype.is_floating_point:
+        raise ValueError(f"{where}: values must be a floating-point tensor, got {values.dtype}")
+    if values.numel() == 0 or bool(torch.isfinite(values.sum())):
+        return  # a NaN or an infinity would make the sum non-finite: the common case is one sum
+    low, high = values.aminmax(dim=0)  # a finite column may only have overflowed the sum
+    bad_columns = (~(torch.isfinite(low) & torch.isfinite(high))).nonzero().flatten().tolist()
+    if not bad_columns:
+        return
+    column = bad_columns[0]
+    if names is not None and len(names) != values.shape[1]:
+        names = None
+    row = int((~torch.isfinite(values[:, column])).nonzero()[0, 0])
+    raise ValueError(f"{where}: {_field_label(column, names)} holds the non-finite value "
+                     f"{float(values[row, column])} at row {row}; encode missing or infinite "
+                     "numbers with Schema.transform, which gives them the field's missing id")
+
+
 def concat_encoded(parts: Sequence[EncodedData]) -> EncodedData:
     """Join encoded chunks into one :class:`EncodedData`, rows in order."""
     if not parts:
@@ -101,8 +174,13 @@ class _Moments:
         self.count, self.mean, self.squares = 0, 0.0, 0.0
 
     def update(self, present: np.ndarray) -> None:
+        """Add the (finite) numbers ``present``; an overflow gives ``inf`` (see _scale_of)."""
         if present.size == 0:
             return
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._merge(present)
+
+    def _merge(self, present: np.ndarray) -> None:
         mean = present.mean()
         squares = ((present - mean) ** 2).sum()
         if self.count == 0:
@@ -121,6 +199,19 @@ class _Moments:
         return mean, std
 
 
+def _scale_of(name: str, moments: _Moments) -> tuple[float, float]:
+    """Mean and standard deviation of numeric field ``name``; a std of 0 becomes 1.
+
+    Raises ``ValueError`` when the numbers are too large for float64 statistics (an overflow
+    to ``inf`` would turn every encoded value of the field into NaN).
+    """
+    mean, std = moments.mean_std()
+    if not (math.isfinite(mean) and math.isfinite(std)):
+        raise ValueError(f"numeric field {name!r} holds numbers too large to standardise "
+                         f"(mean {mean}, std {std}); rescale the column, e.g. with a log")
+    return mean, std if std > 0 else 1.0
+
+
 def _category_keys(series: pd.Series) -> pd.Series:
     """Categories as strings; integral floats written without '.0' so 3 and 3.0 agree."""
     if pd.api.types.is_float_dtype(series):
@@ -131,6 +222,7 @@ def _category_keys(series: pd.Series) -> pd.Series:
 
 
 def _numeric_column(df: pd.DataFrame, name: str) -> np.ndarray:
+    """Column ``name`` as float64; NaN where missing. A value that is not a number is an error."""
     column = df[name]
     converted = pd.to_numeric(column, errors="coerce")
     bad = converted.isna() & column.notna()
@@ -152,7 +244,11 @@ class Schema:
     @classmethod
     def fit(cls, df: pd.DataFrame, categorical: Sequence[str] = (), numeric: Sequence[str] = (),
             label: str | None = None, min_count: int = 1) -> Schema:
-        """Learn vocabularies (categories seen at least ``min_count`` times) and numeric scales."""
+        """Learn vocabularies (categories seen at least ``min_count`` times) and numeric scales.
+
+        A numeric field's mean and standard deviation come from its finite values only: NaN
+        and +-inf are missing values (see the module docstring).
+        """
         return cls.fit_stream([df], categorical, numeric, label, min_count)
 
     @classmethod
@@ -188,7 +284,7 @@ class Schema:
                     chunk, fill_value=0)
             for name in numeric:
                 column = _numeric_column(df, name)
-                moments[name].update(column[~np.isnan(column)])
+                moments[name].update(column[np.isfinite(column)])  # inf counts as missing
         if columns is None:
             raise ValueError("no data to fit: the iterable of frames was empty")
         specs = []
@@ -196,8 +292,8 @@ class Schema:
             kept = sorted(counts[name].index[counts[name].to_numpy() >= min_count].tolist())
             specs.append(FieldSpec(name, "categorical", vocabulary=[str(v) for v in kept]))
         for name in numeric:
-            mean, std = moments[name].mean_std()
-            specs.append(FieldSpec(name, "numeric", mean=mean, std=std if std > 0 else 1.0))
+            mean, std = _scale_of(name, moments[name])
+            specs.append(FieldSpec(name, "numeric", mean=mean, std=std))
         order = {name: i for i, name in enumerate(columns)}
         specs.sort(key=lambda spec: order[spec.name])  # keep the frame's column order
         return cls(specs, label)
@@ -225,7 +321,11 @@ class Schema:
 
     # ---- encoding ------------------------------------------------------------------------
     def transform(self, df: pd.DataFrame, require_label: bool = True) -> EncodedData:
-        """Encode ``df``; unseen categories become the field's OOV id, never an index error."""
+        """Encode ``df``; unseen categories become the field's OOV id, never an index error.
+
+        A missing number (NaN) and an infinite one (+-inf) both get the field's missing id,
+        with ``x = 1``. Every id is within its field's range by construction.
+        """
         needed = self.field_names + ([self.label] if self.label and require_label else [])
         _require_columns(df, needed)
         n = len(df)
@@ -239,8 +339,10 @@ class Schema:
                 ids[keys.isna().to_numpy(), j] = MISSING_ID
             else:
                 column = _numeric_column(df, spec.name)
-                missing = np.isnan(column)
-                scaled = np.clip((column - spec.mean) / spec.std, -NUMERIC_CLIP, NUMERIC_CLIP)
+                missing = ~np.isfinite(column)  # NaN and +-inf alike
+                with np.errstate(over="ignore", invalid="ignore"):
+                    scaled = np.clip((column - spec.mean) / spec.std, -NUMERIC_CLIP,
+                                     NUMERIC_CLIP)
                 ids[:, j] = np.where(missing, MISSING_ID, 0)
                 values[:, j] = np.where(missing, 1.0, scaled)
         labels = None
@@ -265,12 +367,42 @@ class Schema:
 
     @classmethod
     def from_dict(cls, data: dict) -> Schema:
+        """The schema :meth:`to_dict` wrote; ``ValueError`` saying what is wrong otherwise."""
+        if not isinstance(data, dict):
+            raise ValueError(f"not a deepfm_lite schema: expected a dict, got "
+                             f"{type(data).__name__}")
         try:
-            fields = [FieldSpec(f["name"], f["kind"], list(f["vocabulary"]), float(f["mean"]),
-                                float(f["std"])) for f in data["fields"]]
-            return cls(fields, data["label"])
-        except (KeyError, TypeError) as error:
+            fields = [_field_from_dict(f) for f in data["fields"]]
+            label = data["label"]
+        except KeyError as error:
             raise ValueError(f"not a deepfm_lite schema: missing {error}") from error
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"not a deepfm_lite schema: {error}") from error
+        if not fields:
+            raise ValueError("not a deepfm_lite schema: it has no fields")
+        names = [spec.name for spec in fields]
+        if len(set(names)) != len(names):
+            raise ValueError(f"not a deepfm_lite schema: a field name repeats in {names}")
+        if label is not None and not isinstance(label, str):
+            raise ValueError(f"not a deepfm_lite schema: label must be a name or null, "
+                             f"got {label!r}")
+        return cls(fields, label)
+
+
+def _field_from_dict(data: dict) -> FieldSpec:
+    """One field of :meth:`Schema.from_dict`, its kind, vocabulary and scale checked."""
+    name, kind, vocabulary = data["name"], data["kind"], data["vocabulary"]
+    if not isinstance(name, str):
+        raise ValueError(f"a field name must be a string, got {name!r}")
+    if kind not in ("categorical", "numeric"):
+        raise ValueError(f"field {name!r} has kind {kind!r}; expected 'categorical' or 'numeric'")
+    if not isinstance(vocabulary, list) or not all(isinstance(v, str) for v in vocabulary):
+        raise ValueError(f"field {name!r}: the vocabulary must be a list of strings")
+    mean, std = float(data["mean"]), float(data["std"])
+    if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
+        raise ValueError(f"field {name!r}: mean and std must be finite and std > 0, "
+                         f"got mean {mean}, std {std}")
+    return FieldSpec(name, kind, list(vocabulary), mean, std)
 
 
 def _require_columns(df: pd.DataFrame, names: Sequence[str]) -> None:

@@ -2,15 +2,25 @@
 
 One file holds a plain dictionary of strings and tensors, written with ``torch.save`` and read
 back with ``torch.load(weights_only=True)``, so loading never unpickles arbitrary objects.
-Writes go to a temporary file in the same folder and are renamed over the target only once
-complete: an interrupted save leaves the previous file intact.
+
+Writes go to a hidden temporary file in the same folder, renamed over the target only once
+complete: an interrupted save leaves the previous file intact. The temporary file is removed
+on any error, on Ctrl-C (``KeyboardInterrupt``) and on SIGTERM / SIGHUP (which would otherwise
+end the process at once; the signal is delivered again after the clean-up). Only SIGKILL, which
+no process can catch, can leave it behind. The saved file gets the mode any new file gets,
+``0o666`` less the user's umask, or keeps the mode of the file it replaces.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import tempfile
+import secrets
+import signal
+import stat
+import threading
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import torch
@@ -21,6 +31,11 @@ from .models import build_model
 
 FORMAT = "deepfm_lite.model"
 VERSION = 1
+KEYS = ("format", "version", "config", "schema", "state_dict")
+
+# Signals whose default action ends the process without running any Python clean-up.
+_TERMINATING = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
 
 
 def save(model: nn.Module, path: str | os.PathLike, schema: Schema | None = None) -> Path:
@@ -39,43 +54,198 @@ def save(model: nn.Module, path: str | os.PathLike, schema: Schema | None = None
     }
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save(payload, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    _write_atomically(payload, target)
     return target
+
+
+def _write_atomically(payload: dict, target: Path) -> None:
+    """``torch.save`` ``payload`` to a temporary file beside ``target``, then rename it."""
+    temp = target.parent / f".{target.name}.{secrets.token_hex(8)}.tmp"
+    with _terminating_signals_raise():
+        try:
+            # Created like open() creates a file: mode 0o666, less the umask (mkstemp's 0o600
+            # would make every saved model private).
+            handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                             | getattr(os, "O_BINARY", 0), 0o666)
+            with os.fdopen(handle, "wb") as file:
+                torch.save(payload, file)
+                file.flush()
+                os.fsync(file.fileno())
+            _keep_mode_of(target, temp)
+            os.replace(temp, target)
+        except BaseException:  # KeyboardInterrupt and _Terminated included
+            temp.unlink(missing_ok=True)
+            raise
+
+
+def _keep_mode_of(target: Path, temp: Path) -> None:
+    """Give ``temp`` the permission bits of the file it replaces, as writing it in place would."""
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        return
+    os.chmod(temp, mode)
+
+
+class _Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived during a save; raised so the temporary file is removed."""
+
+
+@contextlib.contextmanager
+def _terminating_signals_raise() -> Iterator[None]:
+    """While the block runs, SIGTERM / SIGHUP raise :class:`_Terminated` instead of ending the
+    process on the spot; after it, the handlers are restored and the signal is sent again, so
+    the process still ends as the signal asked.
+
+    Only signals left at their default action are taken over (a program's own handler is kept),
+    and only in the main thread, the one Python lets set handlers.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def on_signal(signum: int, frame) -> None:
+        received.append(signum)
+        raise _Terminated(signal.Signals(signum).name)
+
+    previous = {}
+    for signum in _TERMINATING:
+        if signal.getsignal(signum) == signal.SIG_DFL:
+            previous[signum] = signal.signal(signum, on_signal)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if received:
+            signal.raise_signal(received[0])
 
 
 def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
     """Rebuild a model saved by :func:`save`; its schema (if saved) is ``model.schema``.
 
-    A missing file raises ``FileNotFoundError``; a file that is not a deepfm_lite model
-    (corrupt, truncated, or from elsewhere) raises ``ValueError`` saying so.
+    A missing file raises ``FileNotFoundError``. Anything else that is not a deepfm_lite model
+    file raises ``ValueError`` naming the file and what is wrong: an empty, truncated or
+    foreign file, a missing entry, a config that is not valid JSON or cannot build a model, a
+    schema that does not fit the model's ``field_dims``, weights that do not fit the config.
     """
     source = Path(path)
     if not source.is_file():
         raise FileNotFoundError(f"no model file at {source}")
+    payload = _read_payload(source, device)
+    config = _read_config(source, payload["config"])
+    schema = _read_schema(source, payload["schema"])
+    model = _build(source, config)
+    if schema is not None:
+        _check_schema_fits(source, schema, model.field_dims)
+    _load_weights(source, model, payload["state_dict"])
+    model.schema = schema
+    return model.to(device).eval()
+
+
+def _read_payload(source: Path, device: str | torch.device) -> dict:
+    """The file's dictionary, its header and entries checked (safe loading: weights only)."""
+    if source.stat().st_size == 0:
+        raise ValueError(f"{source} is not a readable deepfm_lite model file (it is empty, "
+                         "0 bytes: was its save interrupted?)")
     try:
         payload = torch.load(source, map_location=device, weights_only=True)
     except Exception as error:  # torch raises several types for corrupt or foreign files
         raise ValueError(f"{source} is not a readable deepfm_lite model file "
-                         f"({type(error).__name__}: {str(error).splitlines()[0][:200]})") from None
+                         f"({_first_line(error)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{source} is not a deepfm_lite model file (no '{FORMAT}' header)")
     if payload.get("version") != VERSION:
-        raise ValueError(f"{source} has format version {payload.get('version')}; "
+        raise ValueError(f"{source} has format version {payload.get('version')!r}; "
                          f"this deepfm_lite reads version {VERSION}")
-    config = dict(json.loads(payload["config"]))
-    model = build_model(config.pop("model"), config.pop("field_dims"), **config)
+    missing = [key for key in KEYS if key not in payload]
+    if missing:
+        raise ValueError(f"{source} is an incomplete deepfm_lite model file: no "
+                         f"{', '.join(repr(key) for key in missing)} entry")
+    return payload
+
+
+def _first_line(error: BaseException) -> str:
+    """``TypeName: first line of the message`` (just the type name for an empty message)."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0][:200]}" if lines else type(error).__name__
+
+
+def _read_config(source: Path, text: object) -> dict:
+    """The saved config: a JSON object naming the model and its ``field_dims``."""
+    config = _parse_json(source, "config", text)
+    if not isinstance(config, dict):
+        raise ValueError(f"{source}: the config must be a JSON object, got "
+                         f"{type(config).__name__}")
+    missing = [key for key in ("model", "field_dims") if key not in config]
+    if missing:
+        raise ValueError(f"{source}: the config has no {' or '.join(map(repr, missing))}")
+    if not isinstance(config["model"], str):
+        raise ValueError(f"{source}: the config's model must be a name, "
+                         f"got {config['model']!r}")
+    dims = config["field_dims"]
+    if not (isinstance(dims, list) and dims and all(_is_size(d) for d in dims)):
+        raise ValueError(f"{source}: the config's field_dims must be a non-empty list of "
+                         f"integers >= 1, got {dims!r}")
+    return config
+
+
+def _is_size(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _read_schema(source: Path, text: object) -> Schema | None:
+    """The saved schema, or None when the model was saved without one (``""``)."""
+    if text == "":
+        return None
     try:
-        model.load_state_dict(payload["state_dict"])
+        return Schema.from_dict(_parse_json(source, "schema", text))
+    except ValueError as error:
+        raise ValueError(f"{source}: the saved schema is unusable: {error}") from None
+
+
+def _parse_json(source: Path, entry: str, text: object) -> object:
+    if not isinstance(text, str):
+        raise ValueError(f"{source}: the {entry} entry must be JSON text, "
+                         f"got {type(text).__name__}")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{source}: the {entry} is not valid JSON ({error})") from None
+
+
+def _build(source: Path, config: dict) -> nn.Module:
+    """The model the config describes, with fresh weights (overwritten by the saved ones)."""
+    params = dict(config)
+    name, field_dims = params.pop("model"), params.pop("field_dims")
+    try:
+        return build_model(name, field_dims, **params)
+    except (ValueError, TypeError, RuntimeError) as error:  # RuntimeError: e.g. a width < 0
+        raise ValueError(f"{source}: its config cannot build a model: {error}") from None
+
+
+def _check_schema_fits(source: Path, schema: Schema, field_dims: tuple[int, ...]) -> None:
+    """The schema must give every field the number of ids the model's table has for it."""
+    if len(schema.fields) != len(field_dims):
+        raise ValueError(f"{source}: the schema has {len(schema.fields)} fields but the model's "
+                         f"field_dims has {len(field_dims)}")
+    for spec, size in zip(schema.fields, field_dims):
+        if spec.size != size:
+            raise ValueError(f"{source}: field {spec.name!r} has {spec.size} ids in the schema "
+                             f"but {size} in the model's field_dims; the two do not belong "
+                             "together")
+
+
+def _load_weights(source: Path, model: nn.Module, state: object) -> None:
+    """Copy the saved tensors into ``model``; every name and shape must match."""
+    if not isinstance(state, Mapping):
+        raise ValueError(f"{source}: state_dict must be a dictionary of tensors, "
+                         f"got {type(state).__name__}")
+    wrong = [key for key, value in state.items() if not isinstance(value, torch.Tensor)]
+    if wrong:
+        raise ValueError(f"{source}: state_dict entry {wrong[0]!r} is not a tensor")
+    try:
+        model.load_state_dict(state)
     except RuntimeError as error:
         raise ValueError(f"{source}: weights do not fit the saved config: {error}") from None
-    model.schema = Schema.from_dict(json.loads(payload["schema"])) if payload["schema"] else None
-    return model.to(device).eval()

@@ -5,6 +5,13 @@ BCE-with-logits so the sigmoid is applied exactly once.
 Every model takes the same inputs, ``ids`` and ``values`` of shape ``[batch, fields]``
 (see :mod:`deepfm_lite.layers`), and is built from the same arguments, so any of them can be
 named on the command line or in an experiment list.
+
+:data:`MODELS` is the one registry of models: each model module adds its classes with
+:func:`register` (this one LR, FM, DNN and DeepFM; :mod:`deepfm_lite.baselines` the paper's
+deep baselines). The imports run one way, ``layers <- models <- baselines``: this module never
+imports the baselines. The package's ``__init__`` imports both, and Python runs it before any
+of the package's modules, so :data:`MODELS` and :func:`build_model` see every model whichever
+module is imported first.
 """
 
 from __future__ import annotations
@@ -35,6 +42,30 @@ class CTRModel(nn.Module):
         return len(self.field_dims)
 
 
+MODELS: dict[str, type[CTRModel]] = {}
+
+
+def register(model: type[CTRModel]) -> type[CTRModel]:
+    """Class decorator: add ``model`` to :data:`MODELS` under its ``name``, in definition order.
+
+    A name taken by another class is an error; the same class defined again (its module
+    reloaded) replaces the old one in place.
+    """
+    name = getattr(model, "name", None)
+    if not isinstance(name, str) or not name or name == CTRModel.name:
+        raise ValueError(f"{model.__name__} needs a name of its own to be registered")
+    taken = MODELS.get(name)
+    if taken is not None and _where(taken) != _where(model):
+        raise ValueError(f"model name {name!r} is taken by {_where(taken)}")
+    MODELS[name] = model
+    return model
+
+
+def _where(model: type) -> str:
+    return f"{model.__module__}.{model.__qualname__}"
+
+
+@register
 class LogisticRegression(CTRModel):
     """LR: ``y = <w, x> + b``, the order-1 part alone (the paper's first baseline)."""
 
@@ -48,6 +79,7 @@ class LogisticRegression(CTRModel):
         return self.linear(ids, values)
 
 
+@register
 class FactorizationMachine(CTRModel):
     """FM (Rendle 2010), the paper's Equation 2.
 
@@ -71,6 +103,7 @@ def _deep_params(embed_dim: int, hidden: Sequence[int], activation: str, dropout
             "activation": activation, "dropout": float(dropout), "batch_norm": bool(batch_norm)}
 
 
+@register
 class DeepNetwork(CTRModel):
     """DNN: an MLP over the concatenated field embeddings (the paper's deep part alone, Eq. 3-4)."""
 
@@ -89,6 +122,7 @@ class DeepNetwork(CTRModel):
         return self.mlp(embeddings.flatten(1)).squeeze(1)
 
 
+@register
 class DeepFM(CTRModel):
     """DeepFM (Guo et al. 2017), Equation 1: ``y = sigmoid(y_FM + y_DNN)``.
 
@@ -112,11 +146,6 @@ class DeepFM(CTRModel):
         y_fm = self.linear(ids, values) + fm_second_order(embeddings)
         y_dnn = self.mlp(embeddings.flatten(1)).squeeze(1)
         return y_fm + y_dnn
-
-
-MODELS: dict[str, type[CTRModel]] = {
-    model.name: model for model in (LogisticRegression, FactorizationMachine, DeepNetwork, DeepFM)
-}
 
 
 def model_arguments() -> set[str]:
@@ -147,7 +176,3 @@ def build_model(name: str, field_dims: Sequence[int], seed: int | None = None,
     if seed is not None:
         torch.manual_seed(seed)
     return MODELS[name](field_dims, **params)
-
-# The paper's other baselines live in their own module and add themselves to MODELS; they
-# subclass CTRModel, so they are imported after it is defined (either module may load first).
-from . import baselines as _baselines  # noqa: E402, F401

@@ -6,8 +6,10 @@ collate function, which is where per-sample loaders lose much of their time.
 
 from __future__ import annotations
 
+import math
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,9 +19,29 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import settings
-from .data import EncodedData
+from .data import EncodedData, check_ids, check_values
 from .fast import make_adam
 from .metrics import auc, logloss
+from .models import build_model, model_arguments
+
+
+class TrainingDiverged(ValueError):
+    """The training loss became NaN or infinite: the weights are ruined and training stopped.
+
+    Raised by :func:`fit` with the first non-finite step: ``epoch`` (from 1), ``step`` (the
+    batch within that epoch, from 1, out of ``steps``), the learning rate ``lr`` and the
+    ``loss`` of that step. The message names all of them on one line. The model's weights are
+    left as they were when the run stopped (non-finite); rebuild it to train again.
+    """
+
+    def __init__(self, epoch: int, step: int, steps: int, lr: float, loss: float):
+        self.epoch, self.step, self.steps, self.lr, self.loss = epoch, step, steps, lr, loss
+        super().__init__(f"training diverged: the loss became {loss} at epoch {epoch}, step "
+                         f"{step} of {steps}, with learning rate lr={lr:g}; "
+                         "try a smaller learning rate")
+
+    def __reduce__(self):  # keep the fields when pickled (e.g. across processes)
+        return type(self), (self.epoch, self.step, self.steps, self.lr, self.loss)
 
 
 def seed_everything(seed: int) -> None:
@@ -40,7 +62,15 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return resolved
 
 
+def _field_names(model: nn.Module) -> Sequence[str] | None:
+    """The model's field names when it carries a schema (a model from ``io.load``), else None."""
+    schema = getattr(model, "schema", None)
+    return None if schema is None else schema.field_names
+
+
 def _check_data(name: str, data: EncodedData, model: nn.Module, need_labels: bool) -> None:
+    """Check ``data`` once where it enters: types, shapes, every id in its field's range, finite
+    values and labels in [0, 1]. One pass over the tensors; never repeated per batch."""
     if not isinstance(data, EncodedData):
         raise TypeError(f"{name} must be EncodedData (from Schema.transform), "
                         f"got {type(data).__name__}")
@@ -52,6 +82,48 @@ def _check_data(name: str, data: EncodedData, model: nn.Module, need_labels: boo
     if field_dims is not None and data.ids.shape[1] != len(field_dims):
         raise ValueError(f"{name} has {data.ids.shape[1]} fields but the model was built "
                          f"for {len(field_dims)}")
+    if data.values.shape != data.ids.shape:
+        raise ValueError(f"{name}: values have shape {list(data.values.shape)} but ids "
+                         f"{list(data.ids.shape)}; they must match")
+    names = _field_names(model)
+    if field_dims is not None:
+        check_ids(data.ids, field_dims, where=name, names=names)
+    check_values(data.values, where=name, names=names)
+    if need_labels:
+        _check_labels(name, data.labels, len(data))
+
+
+def _check_labels(name: str, labels: torch.Tensor, rows: int) -> None:
+    """Labels must be one number in [0, 1] per row: BCE of a NaN label is NaN."""
+    if labels.shape != (rows,):
+        raise ValueError(f"{name}: labels must have shape [{rows}], got {list(labels.shape)}")
+    if not labels.dtype.is_floating_point:
+        labels = labels.float()
+    low, high = labels.aminmax()
+    if not (0.0 <= float(low) and float(high) <= 1.0):  # also false for NaN
+        bad = ~((labels >= 0) & (labels <= 1))
+        row = int(bad.nonzero()[0, 0])
+        raise ValueError(f"{name}: labels must lie in [0, 1]; row {row} holds "
+                         f"{float(labels[row])}")
+
+
+def _check_budget(epochs: int, batch_size: int, lr: float, weight_decay: float) -> None:
+    """Refuse a training budget that cannot work, naming the argument."""
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if not _is_finite_number(lr) or lr <= 0:
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    if not _is_finite_number(weight_decay) or weight_decay < 0:
+        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+
+
+def _is_finite_number(value) -> bool:
+    try:
+        return math.isfinite(value)
+    except TypeError:
+        return False
 
 
 def _batches(n_rows: int, batch_size: int):
@@ -76,14 +148,21 @@ def _predict_batch(device: torch.device, batch_size: int | None) -> int:
     return int(batch_size)
 
 
-@torch.no_grad()
 def predict_logits(model: nn.Module, data: EncodedData,
                    batch_size: int | None = None) -> torch.Tensor:
     """Logits for every row, in evaluation mode (dropout off), returned on the CPU.
 
     ``batch_size`` rows at a time; by default :data:`PREDICT_BATCH` for the model's device.
+    ``data`` is checked first: an id outside its field's range, or a non-finite value, raises
+    ``ValueError`` naming the field and the row.
     """
     _check_data("data", data, model, need_labels=False)
+    return _logits(model, data, batch_size)
+
+
+@torch.no_grad()
+def _logits(model: nn.Module, data: EncodedData, batch_size: int | None) -> torch.Tensor:
+    """:func:`predict_logits` for data already checked (fit's validation split, every epoch)."""
     device = next(model.parameters()).device
     batch_size = _predict_batch(device, batch_size)
     was_training = model.training
@@ -98,15 +177,22 @@ def predict_logits(model: nn.Module, data: EncodedData,
 
 def predict_proba(model: nn.Module, data: EncodedData,
                   batch_size: int | None = None) -> np.ndarray:
-    """Click probabilities ``sigmoid(logit)`` for every row, as a NumPy array."""
+    """Click probabilities ``sigmoid(logit)`` for every row, as a NumPy array (data checked as
+    by :func:`predict_logits`)."""
     return torch.sigmoid(predict_logits(model, data, batch_size)).numpy().astype(np.float64)
 
 
 def evaluate(model: nn.Module, data: EncodedData,
              batch_size: int | None = None) -> dict[str, float]:
-    """AUC and LogLoss of ``model`` on labelled ``data``."""
+    """AUC and LogLoss of ``model`` on labelled ``data`` (checked as by :func:`predict_logits`)."""
     _check_data("data", data, model, need_labels=True)
-    probs = predict_proba(model, data, batch_size)
+    return _scores(model, data, batch_size)
+
+
+def _scores(model: nn.Module, data: EncodedData,
+            batch_size: int | None = None) -> dict[str, float]:
+    """:func:`evaluate` for data already checked."""
+    probs = torch.sigmoid(_logits(model, data, batch_size)).numpy().astype(np.float64)
     labels = data.labels.numpy()
     return {"auc": auc(labels, probs), "logloss": logloss(labels, probs)}
 
@@ -128,13 +214,20 @@ def fit(model: nn.Module, train: EncodedData, valid: EncodedData | None = None, 
     ``patience`` turns on early stopping on validation AUC: training stops after that many
     epochs without a better AUC, and the best epoch's weights are put back. The history has the
     columns ``epoch, train_loss, valid_auc, valid_logloss, seconds, samples_per_s``.
+
+    ``train`` and ``valid`` are checked once, before training (ids within their fields' ranges,
+    finite values, labels in [0, 1]): ``ValueError`` names the field and the row. A learning
+    rate that is not a finite number > 0 raises ``ValueError`` naming ``lr``.
+
+    If the training loss becomes NaN or infinite, :class:`TrainingDiverged` (a ``ValueError``)
+    names the epoch, the first non-finite step and the learning rate. The loss is checked at
+    the end of each epoch, from the sum the loop keeps anyway (no extra device sync per step);
+    the step is then found among the epoch's step losses, which are kept on the device.
     """
     _check_data("train", train, model, need_labels=True)
     if valid is not None:
         _check_data("valid", valid, model, need_labels=True)
-    if epochs < 1 or batch_size < 1 or lr <= 0:
-        raise ValueError(f"epochs and batch_size must be >= 1 and lr > 0; got epochs={epochs}, "
-                         f"batch_size={batch_size}, lr={lr}")
+    _check_budget(epochs, batch_size, lr, weight_decay)
     if patience is not None and (valid is None or patience < 1):
         raise ValueError("patience needs validation data and must be >= 1")
     show = settings.progress if progress is None else progress
@@ -161,23 +254,28 @@ def fit(model: nn.Module, train: EncodedData, valid: EncodedData | None = None, 
         order = torch.randperm(len(train), generator=shuffler).to(target)
         ids_e, values_e, labels_e = ids[order], values[order], labels[order]
         total_loss = torch.zeros((), device=target)
-        batches = tqdm(list(_batches(len(train), batch_size)), disable=not show,
-                       desc=f"epoch {epoch}/{epochs}", leave=False)
-        for part in batches:
+        parts = list(_batches(len(train), batch_size))
+        step_losses = []  # on the device: read only if the epoch's loss is not finite
+        for part in tqdm(parts, disable=not show, desc=f"epoch {epoch}/{epochs}", leave=False):
             logits = model(ids_e[part], values_e[part])
             loss = F.binary_cross_entropy_with_logits(logits, labels_e[part])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total_loss += loss.detach() * (part.stop - part.start)
+            step_loss = loss.detach()
+            step_losses.append(step_loss)
+            total_loss += step_loss * (part.stop - part.start)
         if target.type == "cuda":
             torch.cuda.synchronize()
         seconds = time.perf_counter() - start + (prepare_seconds if epoch == 1 else 0.0)
-        row = {"epoch": epoch, "train_loss": float(total_loss) / len(train),
+        train_loss = float(total_loss) / len(train)
+        if not math.isfinite(train_loss):
+            raise _diverged(epoch, step_losses, parts, lr)
+        row = {"epoch": epoch, "train_loss": train_loss,
                "valid_auc": np.nan, "valid_logloss": np.nan, "seconds": seconds,
                "samples_per_s": len(train) / seconds}
         if valid is not None:
-            scores = evaluate(model, valid)
+            scores = _scores(model, valid)
             row["valid_auc"], row["valid_logloss"] = scores["auc"], scores["logloss"]
         history.append(row)
         if patience is not None:
@@ -191,6 +289,23 @@ def fit(model: nn.Module, train: EncodedData, valid: EncodedData | None = None, 
     if best_state is not None:
         model.load_state_dict(best_state)
     return pd.DataFrame(history)
+
+
+def _diverged(epoch: int, step_losses: list[torch.Tensor], parts: list[slice],
+              lr: float) -> TrainingDiverged:
+    """The :class:`TrainingDiverged` for an epoch whose summed loss is not finite.
+
+    The first bad step is the first whose loss is NaN or infinite, or, if every step's loss is
+    finite but huge, the one at which the epoch's float32 sum overflowed to ``inf``.
+    """
+    losses = torch.stack(step_losses).double().cpu()
+    sizes = torch.tensor([part.stop - part.start for part in parts], dtype=torch.float64)
+    running = torch.cumsum(losses.nan_to_num(0.0) * sizes, 0)
+    bad = ~torch.isfinite(losses) | (running > torch.finfo(torch.float32).max)
+    index = int(bad.nonzero()[0, 0]) if bool(bad.any()) else len(parts) - 1
+    loss = float(losses[index])
+    return TrainingDiverged(epoch, index + 1, len(parts), lr,
+                            loss if not math.isfinite(loss) else math.inf)
 
 
 # ---- the course's training budget ---------------------------------------------------------------
@@ -221,8 +336,6 @@ def train_model(name: str, data, *, seed: int = 0, progress: bool | None = None,
     ``overrides`` may change any network argument (``hidden=(400, 400, 400)``) or budget entry
     (``epochs=5``, ``lr=1e-3``). Early stopping watches the validation split.
     """
-    from .models import build_model, model_arguments
-
     network_arguments = model_arguments()
     unknown = sorted(set(overrides) - set(COURSE_BUDGET) - network_arguments)
     if unknown:

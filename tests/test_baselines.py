@@ -1,13 +1,8 @@
 """The paper's deep baselines: FNN, IPNN / OPNN / PNN*, LR & DNN, FM & DNN."""
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
-import deepfm_lite
 from deepfm_lite.baselines import BASELINES, FNN, FMAndDNN
 from deepfm_lite.data import EncodedData
 from deepfm_lite.layers import inner_product, outer_product_pooled
@@ -165,17 +160,3 @@ def test_models_run_on_every_available_device(device):
             progress=False)
         assert next(model.parameters()).device.type == device
         assert torch.isfinite(predict_logits(model, data)).all()
-
-
-def test_registry_is_complete_when_models_loads_before_baselines():
-    # The package's __init__ loads baselines first (and every other test runs that way); a
-    # fresh interpreter with __init__ bypassed checks the other order.
-    first = "models"
-    code = ("import sys, types; package = types.ModuleType('deepfm_lite'); "
-            f"package.__path__ = [{str(Path(deepfm_lite.__file__).parent)!r}]; "
-            "sys.modules['deepfm_lite'] = package; "
-            f"import deepfm_lite.{first}; from deepfm_lite.models import MODELS; "
-            "print(','.join(MODELS))")
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True).stdout.strip()
-    assert output.split(",") == ["lr", "fm", "dnn", "deepfm", *NAMES]
