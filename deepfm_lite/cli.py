@@ -7,20 +7,49 @@ Examples::
     python -m deepfm_lite train --model lr --data clicks.csv --format csv --label clicked
     python -m deepfm_lite table2 --dataset appstore --scale class --out table2.csv
     python -m deepfm_lite progress                 # grade the exercises in exercises/
+
+Every error is one line on stderr with exit code 2, naming the argument, file, line or column at
+fault (the checks are in ``cli_checks`` and ``cli_csv``); ``--verbose`` or
+``DEEPFM_LITE_VERBOSE=1`` adds the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import traceback
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
 
 from . import datasets
-from .datasets import PreparedData, load_dataset, prepare
+from .cli_checks import (
+    UsageError,
+    check_generated_memory,
+    check_input_file,
+    check_model_memory,
+    check_output_file,
+    device_kinds,
+    device_name,
+    finite_float,
+    int_list,
+    non_negative_int,
+    positive_int,
+    require_device,
+    seed_list,
+)
+from .datasets import (
+    GroundTruthWarning,
+    PreparedData,
+    check_both_classes,
+    load_dataset,
+    prepare,
+)
+from .metrics import logloss
 from .models import MODELS, build_model
 from .training import (
     COURSE_BUDGET,
@@ -39,8 +68,15 @@ DEFAULTS = {"rows": 200_000, "epochs": COURSE_BUDGET["epochs"],
             "dropout": COURSE_NETWORK["dropout"]}
 
 
-class UsageError(Exception):
-    """A bad argument or input: reported in one line with exit code 2."""
+VERBOSE_VARIABLE = "DEEPFM_LITE_VERBOSE"  # set to 1 to see the traceback of an error
+
+
+class FinishedRunError(Exception):
+    """A run finished but its result could not be saved: its output is printed all the same."""
+
+    def __init__(self, output: str, message: str):
+        super().__init__(message)
+        self.output = output
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,29 +84,13 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _int_list(text: str) -> list[int]:
-    try:
-        sizes = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        message = f"expected comma-separated integers, got {text!r}"
-        raise argparse.ArgumentTypeError(message) from None
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"layer sizes must be positive integers, got {text!r}")
-    return sizes
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def _names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--verbose", action="store_true",
+                        help=f"show the traceback of an error (or set {VERBOSE_VARIABLE}=1)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,35 +108,39 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--label", help="label column of a --format csv file (0/1)")
     train.add_argument("--categorical", type=_names, help="comma-separated categorical columns")
     train.add_argument("--numeric", type=_names, help="comma-separated numeric columns")
-    train.add_argument("--rows", type=_positive_int, default=None,
+    train.add_argument("--rows", type=positive_int, default=None,
                        help=f"rows to generate or read (default {DEFAULTS['rows']} generated; "
                             "whole file for --data)")
-    train.add_argument("--epochs", type=_positive_int, default=DEFAULTS["epochs"])
-    train.add_argument("--batch-size", type=_positive_int, default=DEFAULTS["batch_size"])
-    train.add_argument("--lr", type=float, default=None,
+    train.add_argument("--epochs", type=positive_int, default=DEFAULTS["epochs"])
+    train.add_argument("--batch-size", type=positive_int, default=DEFAULTS["batch_size"])
+    train.add_argument("--lr", type=finite_float, default=None,
                        help=f"Adam step size (default {COURSE_BUDGET['lr']}; "
                             f"{COURSE_LEARNING_RATES.get('lr')} for lr)")
-    train.add_argument("--embed-dim", type=_positive_int, default=DEFAULTS["embed_dim"])
-    train.add_argument("--hidden", type=_int_list, default=_int_list(DEFAULTS["hidden"]),
+    train.add_argument("--embed-dim", type=positive_int, default=DEFAULTS["embed_dim"])
+    train.add_argument("--hidden", type=int_list, default=int_list(DEFAULTS["hidden"]),
                        help="hidden layer sizes, e.g. 400,400,400")
-    train.add_argument("--dropout", type=float, default=DEFAULTS["dropout"],
+    train.add_argument("--dropout", type=finite_float, default=DEFAULTS["dropout"],
                        help="torch drop probability (the paper's keep probability is 1 - this)")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    train.add_argument("--seed", type=non_negative_int, default=0)
+    train.add_argument("--device", type=device_name, default="auto",
+                       help=", ".join(device_kinds()))
     train.add_argument("--save", metavar="PATH", help="save the trained model and its schema")
     train.add_argument("--json", action="store_true", help="print one JSON object")
     train.add_argument("--progress", action="store_true", help="show progress bars")
+    _add_common(train)
 
     table2 = commands.add_parser("table2", help="rebuild the paper's Table 2 (all nine models)")
     table2.add_argument("--dataset", choices=datasets.DATASETS, default="appstore")
     table2.add_argument("--scale", choices=["ci", "class", "paper"], default="ci",
                         help="ci: about a minute; class: tens of minutes; paper: hours")
-    table2.add_argument("--seeds", type=_seed_list, default=None,
+    table2.add_argument("--seeds", type=seed_list, default=None,
                         help="comma-separated seeds (default: the scale's)")
-    table2.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    table2.add_argument("--device", type=device_name, default="auto",
+                        help=", ".join(device_kinds()))
     table2.add_argument("--out", metavar="PATH", help="also save every run as CSV")
     table2.add_argument("--json", action="store_true", help="print the summary as JSON records")
     table2.add_argument("--progress", action="store_true", help="show a progress bar")
+    _add_common(table2)
 
     progress = commands.add_parser(
         "progress", help="grade the exercise notebooks: passed / not yet, with the hint",
@@ -126,61 +150,62 @@ def build_parser() -> argparse.ArgumentParser:
     progress.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
                           help="exercise notebooks to grade (default: exercises/NN_*.ipynb)")
     progress.add_argument("--json", action="store_true", help="print the grades as JSON")
-    progress.add_argument("--timeout", type=_positive_int, default=600,
+    progress.add_argument("--timeout", type=positive_int, default=600,
                           help="seconds one cell may run (default 600)")
+    _add_common(progress)
     return parser
-
-
-def _seed_list(text: str) -> list[int]:
-    try:
-        seeds = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated seeds, got {text!r}") from None
-    if not seeds:
-        raise argparse.ArgumentTypeError("expected at least one seed")
-    return seeds
 
 
 def run_table2_command(args) -> str:
     """Run the ``table2`` command; return what it prints."""
     from .experiments import run_table2, save_results, table2_summary
 
+    require_device(args.device)
+    if args.out:
+        check_output_file(args.out, "--out", example="runs.csv")
     results = run_table2(args.dataset, args.scale, seeds=args.seeds, progress=args.progress,
                          device=args.device)
-    if args.out:
-        save_results(results, args.out)
     summary = table2_summary(results)
     if args.json:
-        return summary.to_json(orient="records")
-    oracle = results.attrs.get("oracle")
-    header = (f"Table 2 on {args.dataset} ({args.scale} scale, {results.attrs['n_rows']} rows); "
-              f"oracle AUC {oracle['auc']:.4f}" if oracle else f"Table 2 on {args.dataset}")
-    return header + "\n" + summary.to_string(index=False, float_format=lambda v: f"{v:.4f}")
+        text = summary.to_json(orient="records")
+    else:
+        oracle = results.attrs.get("oracle")
+        header = (f"Table 2 on {args.dataset} ({args.scale} scale, {results.attrs['n_rows']} "
+                  f"rows); oracle AUC {oracle['auc']:.4f}" if oracle
+                  else f"Table 2 on {args.dataset}")
+        text = header + "\n" + summary.to_string(index=False,
+                                                 float_format=lambda v: f"{v:.4f}")
+    if args.out:
+        try:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            save_results(results, args.out)
+        except Exception as error:
+            raise FinishedRunError(text, f"--out {args.out}: could not save the runs "
+                                         f"({_one_line(error)})") from error
+    return text
 
 
-def _read_user_csv(args) -> PreparedData:
+def _read_user_csv(args, path: Path) -> PreparedData:
+    from .cli_csv import read_user_csv
+
     if not args.label:
         raise UsageError("--format csv needs --label COLUMN")
-    df = pd.read_csv(args.data, nrows=args.rows)
-    if args.label not in df.columns:
-        raise UsageError(f"--label {args.label!r} is not a column of {args.data}; "
-                         f"columns: {', '.join(map(str, df.columns))}")
-    features = [c for c in df.columns if c != args.label]
-    if args.categorical is None and args.numeric is None:
-        numeric = [c for c in features if pd.api.types.is_float_dtype(df[c])]
-        categorical = [c for c in features if c not in numeric]
-    else:
-        categorical, numeric = args.categorical or [], args.numeric or []
-    for name in [*categorical, *numeric]:
-        if name not in df.columns:
-            raise UsageError(f"column {name!r} is not in {args.data}")
-    return prepare(df, categorical, numeric, args.label, seed=args.seed)
+    table = read_user_csv(path, args.label, args.categorical, args.numeric, args.rows)
+    for note in table.notes:
+        print(f"deepfm_lite: note: {note}", file=sys.stderr)
+    return prepare(table.frame, table.categorical, table.numeric, args.label, seed=args.seed)
 
 
-def _read_criteo(args) -> PreparedData:
+def _read_criteo(args, path: Path) -> PreparedData:
     from .datasets.criteo import prepare_criteo, read_criteo
 
-    return prepare_criteo(read_criteo(args.data, nrows=args.rows), seed=args.seed)
+    if args.label or args.categorical or args.numeric:
+        raise UsageError("--label, --categorical and --numeric go with --format csv; a Criteo "
+                         "file's columns are fixed (label, I1..I13, C1..C26)")
+    rows = read_criteo(path, nrows=args.rows)
+    if rows.empty:
+        raise UsageError(f"--data {path}: no data rows in the file")
+    return prepare_criteo(rows, seed=args.seed)
 
 
 def load_data(args) -> PreparedData:
@@ -188,37 +213,68 @@ def load_data(args) -> PreparedData:
     if args.data:
         if args.format is None:
             raise UsageError("--data needs --format criteo or --format csv")
-        return _read_criteo(args) if args.format == "criteo" else _read_user_csv(args)
+        path = check_input_file(args.data, "--data")
+        return _read_criteo(args, path) if args.format == "criteo" else _read_user_csv(args, path)
     if args.format or args.label or args.categorical or args.numeric:
         raise UsageError("--format, --label, --categorical and --numeric go with --data")
-    return load_dataset(args.dataset or "appstore", args.rows or DEFAULTS["rows"], seed=args.seed)
+    name, rows = args.dataset or "appstore", args.rows or DEFAULTS["rows"]
+    check_generated_memory(name, rows)
+    return load_dataset(name, rows, seed=args.seed)
 
 
-def run_train(args) -> dict:
-    """Train the model of ``args`` and return the report (also what ``--json`` prints)."""
+def check_train_arguments(args) -> None:
+    """Everything about ``train``'s arguments that can be refused before data is loaded."""
     if args.lr is None:
         args.lr = COURSE_LEARNING_RATES.get(args.model, COURSE_BUDGET["lr"])
     if args.lr <= 0:
         raise UsageError(f"--lr must be positive, got {args.lr}")
     if not 0 <= args.dropout < 1:
         raise UsageError(f"--dropout is a drop probability in [0, 1), got {args.dropout}")
+    require_device(args.device)
+    if args.save:
+        check_output_file(args.save, "--save")
+
+
+def run_train(args) -> dict:
+    """Train the model of ``args`` and return the report (also what ``--json`` prints).
+
+    Arguments, output path, data (both classes in every split) and memory are checked before
+    training; if saving still fails, :class:`FinishedRunError` carries the report.
+    """
+    check_train_arguments(args)
     data = load_data(args)
+    check_both_classes(data)
+    check_model_memory(args, data.field_dims, len(data.train))
     model = build_model(args.model, data.field_dims, seed=args.seed, embed_dim=args.embed_dim,
                         hidden=args.hidden, dropout=args.dropout)
     history = fit(model, data.train, data.valid, epochs=args.epochs, batch_size=args.batch_size,
                   lr=args.lr, seed=args.seed, device=args.device,
                   patience=COURSE_BUDGET["patience"],
                   progress=args.progress)
-    scores = evaluate(model, data.test)
-    oracle = oracle_metrics(data.test)
+    report = _report(args, data, evaluate(model, data.test), history)
     if args.save:
         from .io import save
 
-        save(model, args.save, data.schema)
+        try:
+            save(model, args.save, data.schema)
+        except Exception as error:  # torch.save reports a full disk as a RuntimeError
+            raise FinishedRunError(_train_output(report, args),
+                                   f"--save {args.save}: could not save the model "
+                                   f"({_one_line(error)})") from error
+    return report
+
+
+def _report(args, data: PreparedData, scores: dict, history) -> dict:
+    oracle = oracle_metrics(data.test)
+    rate = float(data.train.labels.double().mean())
+    test_labels = data.test.labels.numpy()
+    base = logloss(test_labels, np.full(len(test_labels), rate))
     seconds = float(history["seconds"].sum())
     return {"model": args.model, "auc": scores["auc"], "logloss": scores["logloss"],
             "oracle_auc": oracle["auc"] if oracle else None,
             "oracle_logloss": oracle["logloss"] if oracle else None,
+            "base_rate": rate, "base_rate_logloss": base,
+            "worse_than_base_rate": bool(scores["logloss"] > base),
             "train_seconds": seconds,
             "train_samples_per_s": len(data.train) * len(history) / seconds,
             "epochs_run": int(len(history)), "train_rows": len(data.train),
@@ -234,8 +290,14 @@ def format_report(report: dict) -> str:
              f"test AUC         {num(report['auc'])}   (oracle {num(report['oracle_auc'])})",
              f"test LogLoss     {num(report['logloss'])}   "
              f"(oracle {num(report['oracle_logloss'])})",
+             f"base rate        LogLoss {num(report['base_rate_logloss'])}   (predicting the "
+             f"training click rate {report['base_rate']:.3f} on every row)",
              f"training         {report['train_seconds']:.1f} s, {report['epochs_run']} epochs, "
              f"{report['train_samples_per_s']:,.0f} samples/s"]
+    if report["worse_than_base_rate"]:
+        lines.append(f"WARNING          test LogLoss {num(report['logloss'])} is worse than the "
+                     f"base rate's {num(report['base_rate_logloss'])}: worse than no model "
+                     "(too few --epochs or --rows, or too large an --lr)")
     return "\n".join(lines)
 
 
@@ -252,24 +314,77 @@ def run_progress(args) -> tuple[str, bool]:
     return text, all(grade.passed for grade in grades)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-        if args.command == "table2":
-            print(run_table2_command(args))
-            return 0
-        if args.command == "progress":
-            text, all_passed = run_progress(args)
-            print(text)
-            return 0 if all_passed else 1
-        report = run_train(args)
-    except UsageError as error:
-        print(f"deepfm_lite: error: {error}", file=sys.stderr)
-        return 2
-    except (ValueError, FileNotFoundError, KeyError) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        print(f"deepfm_lite: error: {message}", file=sys.stderr)
-        return 2
-    print(json.dumps(report) if args.json else format_report(report))
+def _dispatch(args) -> int:
+    if args.command == "table2":
+        print(run_table2_command(args))
+        return 0
+    if args.command == "progress":
+        text, all_passed = run_progress(args)
+        print(text)
+        return 0 if all_passed else 1
+    report = run_train(args)
+    print(_train_output(report, args))
     return 0
+
+
+def _train_output(report: dict, args) -> str:
+    return json.dumps(report) if args.json else format_report(report)
+
+
+def _one_line(error: BaseException) -> str:
+    """The first line of an error's message, naming the file for an OSError."""
+    if isinstance(error, OSError) and error.strerror:
+        where = f"{error.filename}: " if error.filename else ""
+        return f"{where}{error.strerror}"
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+# Errors whose message is meant for the user; anything else is a bug, reported as one.
+_EXPECTED = (UsageError, FinishedRunError, ValueError, KeyError, OSError)
+
+
+def _message(error: Exception) -> str:
+    if isinstance(error, MemoryError):
+        return ("out of memory; lower --rows, --embed-dim, --hidden or --batch-size "
+                f"(run with --verbose or {VERBOSE_VARIABLE}=1 for the traceback)")
+    if type(error).__name__ == "OutOfMemoryError":  # torch.OutOfMemoryError: the GPU's memory
+        return (f"out of GPU memory: {_one_line(error)}; lower --batch-size, --embed-dim or "
+                "--hidden, or use --device cpu")
+    if isinstance(error, _EXPECTED):
+        return _one_line(error)
+    return (f"unexpected {type(error).__name__}: {_one_line(error)} (a bug? run with --verbose "
+            f"or {VERBOSE_VARIABLE}=1 for the traceback)")
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    text = str(message).strip().splitlines()
+    print(f"deepfm_lite: warning: {text[0] if text else category.__name__}", file=sys.stderr)
+
+
+def _verbose(argv: Sequence[str]) -> bool:
+    return "--verbose" in argv or os.environ.get(VERBOSE_VARIABLE, "") not in ("", "0")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; every error ends as one line on stderr and exit code 2.
+
+    ``--verbose`` (or ``DEEPFM_LITE_VERBOSE=1``) prints the traceback before that line. A run
+    that finished but could not be saved prints its report before the error.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", GroundTruthWarning)  # each run says it again
+        warnings.showwarning = _show_warning
+        try:
+            return _dispatch(build_parser().parse_args(argv))
+        except KeyboardInterrupt:
+            print("deepfm_lite: interrupted", file=sys.stderr)
+            return 130
+        except Exception as error:
+            if isinstance(error, FinishedRunError):  # the run's result is not thrown away
+                print(error.output)
+            if _verbose(argv):
+                traceback.print_exc()
+            print(f"deepfm_lite: error: {_message(error)}", file=sys.stderr)
+            return 2

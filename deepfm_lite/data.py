@@ -28,6 +28,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+# The column in which the course's generators write each row's true click probability: the
+# oracle a model is measured against, never one of its features.
+TRUE_PROBABILITY = "p_true"
+
 OOV_ID = 0
 MISSING_ID = 1
 NUMERIC_CLIP = 5.0
@@ -348,7 +352,8 @@ class Schema:
         labels = None
         if self.label and self.label in df.columns:
             labels = torch.from_numpy(_label_column(df, self.label))
-        p_true = df["p_true"].to_numpy(dtype=np.float64) if "p_true" in df.columns else None
+        p_true = (df[TRUE_PROBABILITY].to_numpy(dtype=np.float64)
+                  if TRUE_PROBABILITY in df.columns else None)
         return EncodedData(torch.from_numpy(ids), torch.from_numpy(values), labels, p_true)
 
     def transform_stream(self, frames: Iterable[pd.DataFrame],

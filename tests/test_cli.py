@@ -63,7 +63,7 @@ def test_user_csv_explicit_fields(capsys, tmp_path):
     (["train", "--dropout", "1.5"], "drop probability"),
     (["train", "--data", "x.csv"], "--format"),
     (["train", "--format", "csv"], "go with --data"),
-    (["train", "--data", "/no/such/file.csv", "--format", "csv", "--label", "y"], "No such file"),
+    (["train", "--data", "/no/such/file.csv", "--format", "csv", "--label", "y"], "no such file"),
     (["fly"], "invalid choice"),
 ])
 def test_bad_arguments_give_one_line_and_exit_code_2(capsys, argv, fragment):

@@ -157,7 +157,7 @@ def _break_line(line: str, kind: str, delimiter: str) -> str:
         cells[offset + 3] = "12x"  # I3
     elif kind == "fraction":
         cells[offset + 5] = "3.5"  # I5
-    return delimiter.join(cells)
+    return delimiter.join(cells)  # kind "none": the line as it was
 
 
 EXPECTED_PROBLEM = {
@@ -219,6 +219,60 @@ def test_malformed_line_is_skipped_and_counted_when_asked(rows, tmp_path, layout
     assert [chunk.attrs["skipped_lines"] for chunk in chunks] == expected_counts
     assert len(caught) == 1 and "line 17" in str(caught[0].message)
     pd.testing.assert_frame_equal(pd.concat(chunks), df)
+
+
+def _latin_file(rows: pd.DataFrame, folder: Path, layout: str, line_number: int) -> Path:
+    """A 30-row file whose line ``line_number`` holds the byte 0xff (not UTF-8) in C3."""
+    path = _broken_file(rows, folder, layout, "none", line_number=1)  # an intact file
+    delimiter = b"\t" if layout == "tsv" else b","
+    lines = path.read_bytes().split(b"\n")
+    cells = lines[line_number - 1].split(delimiter)
+    position = (1 if layout == "csv" else 0) + CRITEO_COLUMNS.index("C3")
+    cells[position] = b"caf\xff"
+    lines[line_number - 1] = delimiter.join(cells)
+    path.write_bytes(b"\n".join(lines))
+    return path
+
+
+@pytest.mark.parametrize("layout", ["tsv", "csv"])
+def test_non_utf8_line_names_line_and_column(rows, tmp_path, layout):
+    path = _latin_file(rows, tmp_path, layout, line_number=17)
+    problem = r"line 17: column C3: byte 0xff is not UTF-8 text"
+    with pytest.raises(ValueError, match=rf"{re.escape(str(path))}: {problem}"):
+        read_criteo(path)
+    with pytest.raises(ValueError, match=problem):
+        list(read_criteo(path, chunksize=8))
+
+
+@pytest.mark.parametrize("layout", ["tsv", "csv"])
+def test_non_utf8_line_is_skipped_when_asked(rows, tmp_path, layout):
+    path = _latin_file(rows, tmp_path, layout, line_number=17)
+    with pytest.warns(UserWarning, match=r"skipped 1 malformed line\(s\); first: line 17: "
+                                         r"column C3: byte 0xff"):
+        df = read_criteo(path, on_bad_lines="skip")
+    row_of_bad_line = 17 - (2 if layout == "csv" else 1)
+    expected = _criteo_part(rows.iloc[:30]).drop(index=row_of_bad_line).reset_index(drop=True)
+    pd.testing.assert_frame_equal(df, expected)
+
+
+def test_empty_file_says_it_is_empty(tmp_path):
+    (tmp_path / "train.txt").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"train.txt is empty"):
+        read_criteo(tmp_path / "train.txt")
+
+
+def test_a_p_true_column_is_kept_beside_the_fields_never_as_one(rows, tmp_path):
+    rows.to_csv(tmp_path / "with_truth.csv", index=False)
+    back = read_criteo(tmp_path / "with_truth.csv")
+    assert list(back.columns) == [*CRITEO_COLUMNS, "p_true"]
+    np.testing.assert_allclose(back["p_true"], rows["p_true"], rtol=1e-12)
+    data = prepare_criteo(back, seed=0)
+    assert "p_true" not in data.schema.field_names and data.test.p_true is not None
+    broken = rows.astype({"p_true": object})
+    broken.loc[4, "p_true"] = "high"
+    broken.to_csv(tmp_path / "broken.csv", index=False)
+    with pytest.raises(ValueError, match=r"line 6: column p_true: 'high' is not a probability"):
+        read_criteo(tmp_path / "broken.csv")
 
 
 # ---- the Criteo recipe --------------------------------------------------------------------------

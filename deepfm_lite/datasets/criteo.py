@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..data import criteo_integer_to_category
+from ..data import TRUE_PROBABILITY, criteo_integer_to_category
 
 CRITEO_LABEL = "label"
 CRITEO_INTEGER = [f"I{i}" for i in range(1, 14)]
@@ -164,6 +164,9 @@ THREE_WAY_RULES = [
     ((("C5", 0), ("C8", 0), ("C23", 1)), 0.9),
 ]
 HASH_SALT = 0x9E3779B9
+# The generator's true click probability: written by make_criteo_like, never a feature. A CSV
+# with a header may carry it (datasets/criteo_like_sample.csv does); read_criteo keeps it.
+GROUND_TRUTH = TRUE_PROBABILITY
 
 
 # ---- generator -------------------------------------------------------------------------------
@@ -384,7 +387,7 @@ def make_criteo_like(n_rows: int, seed: int = 0) -> pd.DataFrame:
         table[present] = _hash_strings(index + 1, present, seed)
         table[spec.vocabulary] = None
         columns[name] = pd.array(table[codes[name]], dtype="string")
-    columns["p_true"] = p_true
+    columns[GROUND_TRUTH] = p_true
     return pd.DataFrame(columns)
 
 
@@ -517,6 +520,8 @@ def _sniff(path: Path) -> _Layout:
         raise FileNotFoundError(f"no Criteo file at {path}")
     with _open(path) as handle:
         first = handle.readline()
+    if not first:
+        raise ValueError(f"{path} is empty: expected Criteo rows (train.txt) or a CSV header")
     if not first.strip():
         raise ValueError(f"{path}: the first line is empty; expected a Criteo row or a header")
     try:
@@ -527,13 +532,13 @@ def _sniff(path: Path) -> _Layout:
     tokens = text.split(delimiter)
     if tokens[0].strip().lower() not in ("id", "label"):
         return _Layout(delimiter, list(CRITEO_COLUMNS), header=False)
-    canonical = {name.lower(): name for name in ["Id", *CRITEO_COLUMNS]}
+    canonical = {name.lower(): name for name in ["Id", *CRITEO_COLUMNS, GROUND_TRUTH]}
     names = []
     for position, token in enumerate(tokens, start=1):
         name = canonical.get(token.strip().lower())
         if name is None:
             raise ValueError(f"{path}: line 1 (header), column {position}: unexpected column "
-                             f"{token!r}; expected [Id,] label, I1..I13, C1..C26")
+                             f"{token!r}; expected [Id,] label, I1..I13, C1..C26 [, p_true]")
         if name in names:
             raise ValueError(f"{path}: line 1 (header): column {token!r} appears twice")
         names.append(name)
@@ -553,17 +558,20 @@ def read_criteo(path: str | os.PathLike, *, chunksize: int | None = None,
     Integers written as floats (``260.0``) are read as integers. A ``.gz`` file is decompressed.
 
     Returns columns ``label`` (int64), ``I1..I13`` (``Int64``) and ``C1..C26`` (``string``),
-    missing values as ``<NA>``. ``nrows`` caps the number of rows returned.
+    missing values as ``<NA>``, and ``p_true`` (float64) when a CSV header names it (the
+    generator's true click probability, as in ``datasets/criteo_like_sample.csv``: kept for the
+    oracle, never a feature). ``nrows`` caps the number of rows returned.
 
     With ``chunksize`` it returns an iterator of DataFrames, each holding the valid rows among
     the next ``chunksize`` lines, so a file larger than memory can be processed chunk by chunk;
     their index runs on across chunks, so ``pd.concat(chunks)`` equals the full read.
 
     A malformed line (wrong number of columns; a label other than 0/1; an ``I`` value that is not
-    an integer, such as ``12x`` or ``3.5``) raises ValueError naming the file, the line number
-    (1-based, the header counted) and the column. With ``on_bad_lines="skip"`` such lines are
-    left out instead, and counted: a warning gives the count and the first bad line, and
-    ``df.attrs["skipped_lines"]`` holds the count (per chunk when reading in chunks).
+    an integer, such as ``12x`` or ``3.5``; bytes that are not UTF-8 text) raises ValueError
+    naming the file, the line number (1-based, the header counted) and the column. With
+    ``on_bad_lines="skip"`` such lines are left out instead, and counted: a warning gives the
+    count and the first bad line, and ``df.attrs["skipped_lines"]`` holds the count (per chunk
+    when reading in chunks).
     """
     path = Path(path)
     if on_bad_lines not in ("error", "skip"):
@@ -637,14 +645,15 @@ def _parse_block(lines: list[bytes], first_line: int, layout: _Layout, path: Pat
         problems[int(index)] = (f"found {found[index]} columns, expected {expected} "
                                 f"({', '.join(layout.names[:2])}, ...)")
     good = np.flatnonzero(found == expected)
-    payload = b"".join(lines[i] for i in good)
-    try:  # the fast way: the C parser reads label and I* as numbers
-        frame, bad_rows = _normalise(_read_block(payload, layout, typed=True))
-        clean = not bad_rows
-    except ValueError:  # some cell is not a number at all
-        clean = False
-    if not clean:  # read the block again as text, to name each bad cell as it is written
-        frame, bad_rows = _normalise(_read_block(payload, layout, typed=False))
+    try:
+        frame, bad_rows = _read_normalised(b"".join(lines[i] for i in good), layout)
+    except UnicodeDecodeError:  # rare: find the lines that are not UTF-8, parse the others
+        for index in good:
+            message = _not_utf8(lines[index], layout)
+            if message:
+                problems[int(index)] = message
+        good = np.array([i for i in good if int(i) not in problems], dtype=np.int64)
+        frame, bad_rows = _read_normalised(b"".join(lines[i] for i in good), layout)
     for row, message in bad_rows.items():
         problems.setdefault(int(good[row]), message)
     if problems and on_bad_lines == "error":
@@ -658,12 +667,38 @@ def _parse_block(lines: list[bytes], first_line: int, layout: _Layout, path: Pat
     return frame, skipped
 
 
+def _read_normalised(payload: bytes, layout: _Layout) -> tuple[pd.DataFrame, dict[int, str]]:
+    """:func:`_read_block` then :func:`_normalise`; UnicodeDecodeError goes to the caller."""
+    try:  # the fast way: the C parser reads label and I* as numbers
+        frame, bad_rows = _normalise(_read_block(payload, layout, typed=True))
+        if not bad_rows:
+            return frame, bad_rows
+    except UnicodeDecodeError:
+        raise
+    except ValueError:  # some cell is not a number at all
+        pass
+    # read the block again as text, to name each bad cell as it is written
+    return _normalise(_read_block(payload, layout, typed=False))
+
+
+def _not_utf8(line: bytes, layout: _Layout) -> str | None:
+    """What is wrong with ``line`` if it is not UTF-8 text (naming the column), else None."""
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as error:
+        position = line[: error.start].count(layout.delimiter.encode())
+        column = layout.names[min(position, len(layout.names) - 1)]
+        return (f"column {column}: byte 0x{line[error.start]:02x} is not UTF-8 text; "
+                "save the file as UTF-8")
+    return None
+
+
 def _read_block(payload: bytes, layout: _Layout, typed: bool) -> pd.DataFrame:
     """Parse joined lines. ``typed`` reads label and I* as floats (fast; fails on a non-number,
     e.g. "12x" or "nan"); otherwise every cell stays text."""
     if not payload:
         return pd.DataFrame({name: pd.Series([], dtype=object) for name in layout.names})
-    numeric = [CRITEO_LABEL, *CRITEO_INTEGER]
+    numeric = [CRITEO_LABEL, *CRITEO_INTEGER, GROUND_TRUTH]
     if typed:
         options = {"dtype": {name: "float64" if name in numeric else str for name in layout.names},
                    "keep_default_na": False, "na_values": {name: [""] for name in numeric}}
@@ -706,4 +741,12 @@ def _normalise(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
         values = raw[name].to_numpy(dtype=object, copy=True)
         values[values == ""] = None
         columns[name] = pd.array(values, dtype="string")
+    if GROUND_TRUTH in raw.columns:
+        numbers, _ = _numbers(raw[GROUND_TRUTH])
+        with np.errstate(invalid="ignore"):
+            wrong = ~((numbers >= 0) & (numbers <= 1))
+        for row in np.flatnonzero(wrong):
+            bad.setdefault(int(row), f"column {GROUND_TRUTH}: {raw[GROUND_TRUTH].iloc[row]!r} "
+                                     "is not a probability")
+        columns[GROUND_TRUTH] = np.where(wrong, np.nan, numbers)
     return pd.DataFrame(columns), bad
