@@ -41,8 +41,11 @@ def execute(path: Path, timeout: int = 600) -> float:
     os.environ.update(DEEPFM_LITE_PROGRESS="0", DEEPFM_LITE_LANG="en", DEEPFM_LITE_INSTRUCTOR="0")
     start = time.perf_counter()
     NotebookClient(notebook, timeout=timeout, kernel_name="python3", store_widget_state=False,
+                   record_timing=False,  # no per-cell timestamps: they change every run
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     notebook.metadata["kernelspec"] = jupyterlab_kernelspec()
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)  # timestamps of an earlier run
     nbformat.write(notebook, path)
     return time.perf_counter() - start
 
