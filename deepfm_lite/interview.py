@@ -239,7 +239,7 @@ POINTS: dict[str, KeyPoint] = {point.name: point for point in (
              (FM_WORDS, DEEP_WORDS)),
     KeyPoint("embedding",
              {"en": "Sparse one-hot fields become dense vectors through an embedding layer.",
-              "zh": "稀疏的 one-hot 字段经 embedding 层变成稠密向量。"},
+              "zh": "稀疏的 one-hot 字段经嵌入层（embedding 层）变成稠密向量。"},
              (("embedding", "embed", "dense vector", "latent vector", "嵌入", "稠密", "隐向量"),)),
     KeyPoint("per_field",
              {"en": "One vector of the same size k per field, looked up, not multiplied out.",
@@ -260,13 +260,16 @@ POINTS: dict[str, KeyPoint] = {point.name: point for point in (
              (("shar", "same embedding", "one embedding", "single embedding", "same vectors",
                "共享", "同一套", "同一张", "同一组"),)),
     KeyPoint("why_shared",
-             {"en": "Why share: each vector learns from both parts, so no hand-made crosses, "
-                    "no pre-training, and one table instead of two.",
-              "zh": "为什么共享：每个向量同时从两部分学习，因此不需要人工交叉特征、不需要预训练，"
-                    "而且只要一张表而不是两张。"},
-             (("feature engineering", "hand-made", "handmade", "hand-crafted", "handcrafted",
-               "manual", "cross feature", "pre-train", "pretrain", "特征工程", "人工",
-               "预训练"),)),
+             {"en": "What sharing buys: one table instead of two (fewer parameters) and a joint "
+                    "gradient, each vector trained by both parts. No hand-made crosses comes from "
+                    "the FM part, no pre-training from end-to-end training.",
+              "zh": "共享带来什么：只要一张表而不是两张（参数更少），以及联合的梯度，"
+                    "每个向量同时由两部分训练。不需要人工交叉特征靠的是 FM 部分，"
+                    "不需要预训练靠的是端到端训练。"},
+             (("one table", "single table", "fewer parameters", "half the parameters",
+               "gradient from both", "gradients from both", "trained by both", "joint gradient",
+               "一张表", "参数更少", "两部分的梯度", "两个部分的梯度", "联合的梯度",
+               "同时从 fm 部分和深度部分"),)),
     KeyPoint("output",
              {"en": "Output: the two logits are added and passed through a sigmoid.",
               "zh": "输出：两部分的结果相加，再经过 sigmoid。"},
@@ -295,38 +298,44 @@ I would build a DeepFM-style model: two parts that read the same embeddings, tra
    it generalises to pairs never seen together. The deep part concatenates the m vectors and
    passes them through a few fully connected layers (for example 3 x 200 to 400 units, relu,
    dropout), which can represent interactions of three or more fields.
-4. Why one shared embedding. Both parts read the same table. Each vector therefore gets
-   gradient from the FM part and from the deep part: the FM part gives it a direct, easy
-   low-order signal from the first step, so no pre-training is needed (FNN needs an FM trained
-   first), and the FM's pairwise terms replace the hand-made cross features that Wide & Deep's
-   linear wide part needs. It also keeps one table instead of two.
+4. Why one shared embedding. Both parts read the same table, so there is one table instead of
+   two (fewer parameters), and each vector gets gradient from the FM part and from the deep
+   part. The paper's abstract lists two more benefits with it, but they come from elsewhere: the
+   FM's pairwise terms replace the hand-made cross features that Wide & Deep's linear wide part
+   needs (Wide & Deep also trains jointly; its wide part reads separate, hand-made inputs), and
+   end-to-end training from random vectors removes pre-training (FNN needs an FM trained
+   first). FM & DNN, with separate tables, needs neither. Whether sharing also improves
+   accuracy depends on the data and its scale.
 5. Joint training. y_hat = sigmoid(y_FM + y_DNN), trained end to end with one log loss
    (binary cross-entropy) and Adam; back-propagation updates the FM weights, the MLP and the
    shared embeddings together. Evaluate with AUC and log loss on a held-out split.
 
-In one sentence: an embedding layer shared by an FM and an MLP gives low- and high-order
-interactions from raw features, with no feature engineering and no pre-training."""
+In one sentence: an FM and an MLP over one shared embedding layer, trained end to end, give low-
+and high-order interactions from raw features, with no feature engineering and no pre-training."""
 
 DESIGN_ANSWER_ZH = """\
 我会采用 DeepFM 这样的结构：两个部分读取同一套 embedding，作为一个整体来训练。
 
 1. 组成部分。FM 部分负责低阶交互，深度部分（一个 MLP）负责高阶交互，两者的输出相加成一个 logit。
-2. 稀疏输入。每个类别字段都经过 embedding 层：激活取值的 id 从表中取出一个长度为 k（约 10）的
-   稠密向量，上百万列的 one-hot 根本不需要展开。每个字段恰好给出一个向量；数值字段可以用“数值乘以
-   一个向量”的方式输入，也可以先分桶再当作 id。每个字段留一个 OOV id，用来接住训练中没见过的取值。
+2. 稀疏输入。每个类别字段都经过嵌入层（embedding 层）：激活取值的 id 从表中取出一个
+   长度为 k（约 10）的稠密向量，上百万列的 one-hot 根本不需要展开。每个字段恰好给出一个向量；
+   数值字段可以用“数值乘以一个向量”的方式输入，也可以先分桶再当作 id。
+   每个字段留一个 OOV id，用来接住训练中没见过的取值。
 3. 低阶与高阶。FM 部分是 y_FM = <w, x> + 所有字段对上的 <V_i, V_j> x_i x_j：一阶权重，
    加上每一对字段向量的内积，用“和的平方减平方的和”可以在 O(k m) 内算完。由于一对特征由两个向量
    打分，没有一起出现过的组合也能得到合理的分数。深度部分把 m 个向量拼接起来，经过几层全连接
    （比如 3 层、每层 200 到 400 个神经元、relu、dropout），可以表示三个及以上字段之间的交互。
-4. 为什么共享 embedding。两部分读取同一张表，于是每个向量同时从 FM 部分和深度部分得到梯度：
-   FM 部分从第一步起就给它直接而容易学的低阶信号，所以不需要预训练（FNN 需要先训练一个 FM）；
-   FM 的两两交互项也取代了 Wide & Deep 的线性 wide 部分所依赖的人工交叉特征。同时只需要一张表，
-   而不是两张。
+4. 为什么共享 embedding。两部分读取同一张表，所以只要一张表而不是两张（参数更少），而且每个向量
+   同时从 FM 部分和深度部分得到梯度。论文摘要把另外两个好处和它列在一起，但它们另有来源：FM 的
+   两两交互项取代了 Wide & Deep 的线性 wide 部分所依赖的人工交叉特征（Wide & Deep 同样是联合训练的，
+   只是它的 wide 部分读的是单独的、人工构造的输入）；从随机向量出发的端到端训练免去了预训练
+   （FNN 需要先训练一个 FM）。各用一套表的 FM & DNN 这两样也都不需要。共享能否提高准确率，
+   则取决于数据及其规模。
 5. 联合训练。y_hat = sigmoid(y_FM + y_DNN)，用一个对数损失（二分类交叉熵）和 Adam 端到端地训练；
    反向传播同时更新 FM 权重、MLP 和共享的 embedding。在留出的数据上用 AUC 和对数损失评估。
 
-一句话总结：由 FM 和 MLP 共享的 embedding 层，直接从原始特征学到低阶和高阶交互，既不需要特征工程，
-也不需要预训练。"""
+一句话总结：FM 和 MLP 共享一个嵌入层并端到端训练，直接从原始特征学到低阶和高阶交互，既不需要
+特征工程，也不需要预训练。"""
 
 MOCK_ANSWER_EN = """\
 DeepFM has two parts that share one embedding layer, and their outputs are added and passed
@@ -339,13 +348,13 @@ vectors of k numbers.
 
 The FM part uses those vectors for low-order interactions: an order-1 weight per feature and,
 for every pair of fields, the inner product of their two vectors. The deep part concatenates
-the same vectors and feeds them to an MLP, which learns high-order interactions. Because both
-parts read the same table, each vector is trained by both, so the model needs neither hand-made
-cross features nor a pre-trained FM. Everything is trained jointly, end to end, on one log
-loss."""
+the same vectors and feeds them to an MLP, which learns high-order interactions. Both parts
+read the same table, so each vector is trained by both. The FM part's pairwise terms replace
+hand-made cross features, and since everything is trained jointly, end to end, on one log loss,
+no pre-trained FM is needed."""
 
 MOCK_ANSWER_ZH = """\
-DeepFM 由两个部分组成，它们共享同一个 embedding 层；两部分的输出相加后经过 sigmoid：
+DeepFM 由两个部分组成，它们共享同一个嵌入层（embedding 层）；两部分的输出相加后经过 sigmoid：
 y_hat = sigmoid(y_FM + y_DNN)。
 
 输入是一条由 m 个字段组成的记录，大多数字段是词表很大的类别特征，所以 one-hot 向量很长且几乎全是零。
@@ -353,8 +362,8 @@ DeepFM 从不真正构造这个向量：每个字段用激活的 id 在共享的
 稠密向量，一条记录就变成 m 个 k 维向量。
 
 FM 部分用这些向量刻画低阶交互：每个特征一个一阶权重，再加上每一对字段的两个向量的内积。深度部分把
-同样的向量拼接起来送进 MLP，学习高阶交互。由于两部分读同一张表，每个向量同时被两部分训练，所以模型
-既不需要人工交叉特征，也不需要预训练的 FM。整个模型用一个对数损失端到端地联合训练。"""
+同样的向量拼接起来送进 MLP，学习高阶交互。两部分读同一张表，每个向量同时被两部分训练。FM 部分
+的两两交互项取代了人工交叉特征；整个模型用一个对数损失端到端地联合训练，所以也不需要预训练的 FM。"""
 
 QUESTIONS: dict[str, InterviewQuestion] = {q.id: q for q in (
     InterviewQuestion(
@@ -362,7 +371,7 @@ QUESTIONS: dict[str, InterviewQuestion] = {q.id: q for q in (
         {"en": "You are designing a click-through-rate model. The user and item features are very "
                "sparse and high-dimensional. How would you design the model so that it captures "
                "both low-order and high-order feature interactions?",
-         "zh": "你在设计一个点击率预测模型，用户和物品的特征非常稀疏且维度很高。你会如何设计这个"
+         "zh": "你在设计一个 CTR 预估模型，用户和物品的特征非常稀疏且维度很高。你会如何设计这个"
                "模型，让它同时捕捉低阶和高阶特征交互？"},
         {"en": ("the main components of the model",
                 "how you handle the sparse categorical input",

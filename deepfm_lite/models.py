@@ -126,8 +126,12 @@ class DeepNetwork(CTRModel):
 class DeepFM(CTRModel):
     """DeepFM (Guo et al. 2017), Equation 1: ``y = sigmoid(y_FM + y_DNN)``.
 
-    The FM part (Eq. 2) and the deep part (Eq. 3-4) read the very same embedding table, so the
-    latent vectors receive gradient from both and no pre-training or hand-made crosses are needed.
+    The FM part (Eq. 2) and the deep part (Eq. 3-4) read the very same embedding table. Sharing
+    buys one table instead of two (fewer parameters) and a joint gradient: each latent vector is
+    updated by both parts. The other two properties the paper's abstract lists with it come from
+    elsewhere: the FM part's pairwise terms replace hand-made crosses, and end-to-end training
+    from random vectors replaces pre-training (FM & DNN, with separate tables, needs neither).
+    Whether sharing also improves accuracy depends on the data and its scale.
     """
 
     name = "deepfm"

@@ -212,3 +212,26 @@ def test_unknown_question_and_language():
         interview.get("desing")
     with pytest.raises(ValueError, match="'en' or 'zh'"):
         interview.ask("design", lang="fr")
+
+
+def test_why_shared_credits_sharing_with_one_table_and_a_joint_gradient_only():
+    point = interview.POINTS["why_shared"]
+    assert "one table" in point.text["en"] and "gradient" in point.text["en"]
+    assert "FM part" in point.text["en"] and "end-to-end" in point.text["en"]
+    retired = ("feature engineering", "hand-made", "pre-train", "特征工程", "人工", "预训练")
+    assert not any(word in group for group in point.keywords for word in retired)
+    claim = "Sharing the embedding removes feature engineering and pre-training."
+    assert interview.find_points("design", claim)["why_shared"] == ()
+    assert interview.find_points("design", "One table for both parts.")["why_shared"]
+
+
+def test_interview_chinese_uses_the_course_terms():
+    texts = [interview.get(q).question["zh"] for q in interview.questions()]
+    texts += [interview.get(q).model_answer["zh"] for q in interview.questions()]
+    texts += [p.text["zh"] for p in interview.POINTS.values()]
+    assert not any("点击率预测" in t for t in texts)
+    assert "CTR 预估" in interview.get("design").question["zh"]
+    for text in texts:
+        assert text.count("embedding 层") <= 1
+        if "embedding 层" in text:
+            assert "嵌入层（embedding 层）" in text

@@ -381,3 +381,82 @@ def test_quiz_cells_in_a_kernel_give_deterministic_outputs_shown_once(tmp_path):
     assert len(asked_zh) == 2, "a handle as the cell's value must not show the quiz twice"
     assert asked_zh[0].data["text/plain"] == quiz.Quiz("02.unseen_pair", lang="zh").text()
     assert checked[0].data["text/plain"] == quiz.check("02.unseen_pair", "E").text
+
+
+# --------------------------------------------------------------------------- content fixes (#13)
+
+
+def length_rank(question: quiz.Question, lang: str) -> int:
+    """1 when the right option's text is the strictly longest in ``lang``, 2 when second, ..."""
+    right = len(question.option(question.answer).text[lang])
+    return 1 + sum(len(option.text[lang]) >= right for option in question.options
+                   if option.letter != question.answer)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_option_length_gives_the_answer_away_in_neither_language(lang):
+    ids = quiz.questions()
+    longest = [q for q in ids if length_rank(quiz.get(q), lang) == 1]
+    assert len(longest) <= len(ids) / 3, f"right option longest ({lang}): {longest}"
+    ranks = Counter(length_rank(quiz.get(q), lang) for q in ids)
+    assert max(ranks.values()) <= len(ids) * 0.6, f"right option's length rank ({lang}): {ranks}"
+
+
+def test_every_letter_is_the_answer_in_at_least_a_fifth_of_the_questions():
+    letters = Counter(quiz.get(q).answer for q in quiz.questions())
+    total = sum(letters.values())
+    assert all(letters[letter] >= 0.2 * total for letter in "ABCD"), letters
+
+
+RETIRED_ZH = ("好在线上实时服务", "未登录", "挑樱桃", "少年男生", "点击率预测", "类别 x", "x 类别",
+              "x 时间", "x 年龄")
+
+
+def test_retired_chinese_phrasings_are_gone():
+    for qid in quiz.questions():
+        question = quiz.get(qid)
+        texts = [question.question["zh"]]
+        texts += [t for o in question.options for t in (o.text["zh"], o.why["zh"])]
+        for text in texts:
+            assert not any(old in text for old in RETIRED_ZH), f"{qid}: {text}"
+        joined = "\n".join(texts)
+        if "OOV" in joined:
+            assert "训练中未见过的取值" in joined, f"{qid}: OOV id is never glossed"
+        if "embedding 层" in joined:
+            assert "嵌入层（embedding 层）" in joined and joined.count("embedding 层") == 1, qid
+
+
+def test_fm_fits_table_explains_the_two_by_eight_table():
+    question = quiz.get("02.fm_fits_table")
+    for option in question.options:
+        assert "2 x 2" not in option.why["en"] and "2 x 2" not in option.why["zh"]
+
+
+def test_fm_dnn_control_weighs_a_gap_against_the_seed_spread():
+    why = quiz.get("05.fm_dnn_control").option("D").why
+    assert "any gap" not in why["en"].lower()
+    assert "seed" in why["en"] and "种子" in why["zh"]
+
+
+def test_sharing_is_not_credited_with_removing_feature_engineering_or_pretraining():
+    for qid in ("05.shared_embedding", "08.shared_embedding_buys"):
+        right = quiz.get(qid).option(quiz.get(qid).answer).text
+        for words in (("feature", "hand-made", "pre-train"), ("特征工程", "人工", "预训练")):
+            assert not any(word in right["en"] + right["zh"] for word in words), qid
+    buys = quiz.get("08.shared_embedding_buys")
+    assert "table" in buys.option(buys.answer).text["en"]
+    assert "FM&DNN" in buys.option("B").why["en"]  # the misreading, corrected
+
+
+def test_the_bank_corrects_the_wide_and_deep_separate_training_misconception():
+    corrected = []
+    for qid in quiz.questions():
+        question = quiz.get(qid)
+        for option in question.options:
+            text = option.text["en"]
+            if "Wide & Deep" in text or "wide and deep parts" in text:
+                if "separately" in text:
+                    assert option.letter != question.answer, qid
+                    assert "jointly" in option.why["en"] and "联合训练" in option.why["zh"], qid
+                    corrected.append(qid)
+    assert {"05.shared_embedding", "08.table1_wide_deep"} <= set(corrected), corrected
