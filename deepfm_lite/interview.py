@@ -17,9 +17,11 @@ The probes use a float64 copy with random weights: the question is which functio
 architecture can represent, and a trained model's weights are just one choice of values (the
 zero start of the order-1 weights would otherwise hide the linear path).
 
-Part 2: the interview. :func:`ask` shows a question, :func:`model_answer` the model answer with
-its checklist, and :func:`self_check` marks which checklist points a written answer mentions, by
-keyword matching in English and Chinese. That is a rough self-check, never a grade. Usage::
+Part 2: the interview questions (the mock interview of several rounds, which builds on them, is
+:class:`deepfm_lite.mock_interview.MockInterview`). :func:`ask` shows a question,
+:func:`model_answer` the model answer with its checklist, and :func:`self_check` marks which
+checklist points a written answer mentions, by keyword matching in English and Chinese. That
+is a rough self-check, never a grade. Usage::
 
     from deepfm_lite import interview
 

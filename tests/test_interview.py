@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from deepfm_lite import interview, settings
+from deepfm_lite import interview, mock_interview, settings
 from deepfm_lite.layers import fm_second_order
 from deepfm_lite.models import build_model
 
@@ -235,3 +235,203 @@ def test_interview_chinese_uses_the_course_terms():
         assert text.count("embedding 层") <= 1
         if "embedding 层" in text:
             assert "嵌入层（embedding 层）" in text
+
+
+# ---- the mock interview -----------------------------------------------------------------------
+
+PARTIAL_OPENING = ("DeepFM has an FM part and a deep part, an MLP. Both read the same embedding "
+                   "table, which is shared. The two outputs are added and passed through a "
+                   "sigmoid.")
+
+
+def _full_answer(mock, lang):
+    return mock_interview.get_mock(mock.question_id).model_answer[lang]
+
+
+@pytest.mark.parametrize("qid", mock_interview.mock_questions())
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_mock_model_answers_cover_every_point(qid, lang):
+    model_answer = mock_interview.get_mock(qid).model_answer[lang]
+    covered, missed = mock_interview.check_points(qid, model_answer)
+    assert missed == []
+    assert covered == [point.name for point in mock_interview.get_mock(qid).checklist]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_full_answers_cover_everything_and_the_interview_ends(lang):
+    mock = mock_interview.MockInterview(lang=lang)
+    assert mock.question == mock_interview.get_mock("opening").question[lang]
+    feedbacks = []
+    while not mock.done:
+        feedbacks.append(mock.answer(_full_answer(mock, lang)))
+    assert len(feedbacks) == 4
+    assert all(f.missed == [] and f.target is None and f.accepted for f in feedbacks)
+    # nothing missed: the default follow-ups, in order
+    assert [f.question_id for f in feedbacks] == ["opening", *mock_interview.DEFAULT_FOLLOW_UPS[:3]]
+    assert feedbacks[-1].done and feedbacks[-1].next_question is None
+    assert mock.question is None and mock.question_id is None
+
+
+def test_a_partial_answer_gets_the_follow_up_of_its_most_important_missed_point():
+    feedback = mock_interview.MockInterview().answer(PARTIAL_OPENING)
+    assert feedback.covered == ["two_parts", "shared", "output", "embedding"]
+    assert feedback.missed == ["why_shared", "low_order", "high_order", "joint"]
+    assert feedback.target == "why_shared" and feedback.next_id == "why_shared"
+    assert feedback.next_question == mock_interview.get_mock("why_shared").question["en"]
+    assert "[ ] What sharing buys" in feedback.text and "[x] Two parts" in feedback.text
+    assert "not a grade" in feedback.text
+
+
+@pytest.mark.parametrize("answer, target, next_id", [
+    ("An FM part and an MLP share one embedding; their sum goes through a sigmoid. The FM part "
+     "saves one table and sends a joint gradient to each vector.", "low_order", "fm_cost"),
+    ("The FM part takes pairwise inner products and the MLP learns high-order interactions over "
+     "the shared embedding, one table, a gradient from both.", "output", "sigmoid_once"),
+    ("FM and MLP over one shared embedding: one table, a joint gradient. Pairwise inner products "
+     "and high-order ones, added, then a sigmoid.", "joint", "wide_deep"),
+])
+def test_each_weak_point_leads_to_its_own_follow_up(answer, target, next_id):
+    feedback = mock_interview.MockInterview().answer(answer)
+    assert feedback.target == target == feedback.missed[0]
+    assert feedback.next_id == next_id
+
+
+def test_the_high_order_gap_leads_to_the_dropout_question():
+    missed = ["high_order", "joint"]
+    assert mock_interview.choose_follow_up("opening", missed, ["opening"]) == ("high_order",
+                                                                           "dropout_keep")
+
+
+def test_a_follow_up_already_asked_is_skipped():
+    # why_shared was asked: its weak point moves on to the next missed point with a fresh one
+    assert mock_interview.choose_follow_up("wide_deep", ["wd_inputs", "wd_crosses"],
+                                      ["opening", "why_shared"]) == ("wd_crosses", "fm_cost")
+    asked = ["opening", "why_shared", "sigmoid_once"]
+    assert mock_interview.choose_follow_up("why_shared", ["ws_gradient"], asked) == (
+        None, "wide_deep")
+    every_question = list(mock_interview.MOCK_QUESTIONS)
+    assert mock_interview.choose_follow_up("fm_cost", [], every_question) == (None, None)
+
+
+def test_the_example_session_of_notebook_08():
+    mock = mock_interview.MockInterview()
+    first = mock.answer(PARTIAL_OPENING + " Sharing means no feature engineering.")
+    second = mock.answer("One table instead of two, so fewer parameters. It also removes "
+                         "feature engineering.")
+    assert (first.next_id, second.target, second.next_id) == ("why_shared", "ws_attribution",
+                                                              "wide_deep")
+    assert second.notes and "FM part" in second.notes[0]
+    third = mock.answer("Wide & Deep needs hand-made cross features, and its parts are trained "
+                        "separately.")
+    assert third.target == "wd_joint" and third.next_id == "sigmoid_once"
+    assert "not trained separately" in third.text
+    fourth = mock.answer("The two logits are added and one sigmoid gives the probability.")
+    assert fourth.missed == ["so_loss"] and fourth.done and mock.done
+    transcript = mock.transcript().text
+    assert transcript.count("Your answer:") == 4 and "trained separately" in transcript
+
+
+def test_a_correct_attribution_gets_no_pitfall_note():
+    answer = ("One table, fewer parameters. No feature engineering comes from the FM part, no "
+              "pre-training from end-to-end training.")
+    covered, missed = mock_interview.check_points("why_shared", answer)
+    assert covered == ["ws_one_table", "ws_attribution"] and missed == ["ws_gradient"]
+    assert mock_interview.pitfall_notes("why_shared", answer, covered, "en") == []
+
+
+def test_mock_interview_in_chinese_and_from_the_settings(monkeypatch):
+    answer = "DeepFM 有 FM 和 DNN 两部分，共享 embedding，两者相加后过 sigmoid。"
+    feedback = mock_interview.MockInterview(lang="zh").answer(answer)
+    assert feedback.missed[0] == "why_shared" and feedback.next_id == "why_shared"
+    assert feedback.text.startswith("第 1 轮，共 4 轮") and "追问" in feedback.text
+    assert feedback.next_question == mock_interview.get_mock("why_shared").question["zh"]
+    monkeypatch.setattr(settings, "language", "zh")
+    mock = mock_interview.MockInterview()
+    assert mock.question.startswith("面试官") and "第 1 轮" in mock.ask().text
+    assert mock.answer(answer).text == feedback.text
+
+
+def test_mock_interview_is_deterministic():
+    def session():
+        mock = mock_interview.MockInterview()
+        texts = [mock.answer(PARTIAL_OPENING).text, mock.answer("one table").text]
+        return texts, mock.transcript().text, mock.asked
+
+    assert session() == session()
+
+
+@pytest.mark.parametrize("answer, message", [
+    (None, "should be a string"), (42, "got int"), (["FM"], "got list"), ("", "Nothing to check"),
+    ("  \n", "Nothing to check"), ("Write your answer here.", "Nothing to check"),
+])
+def test_mock_bad_answers_get_a_message_and_keep_the_round_open(answer, message):
+    mock = mock_interview.MockInterview()
+    feedback = mock.answer(answer)
+    assert message in feedback.text and not feedback.accepted and not feedback.done
+    assert feedback.covered == feedback.missed == [] and mock.round == 1 and mock.history == []
+    assert feedback.next_question == mock.question  # the same question, still open
+
+
+def test_answering_after_the_end_says_so():
+    mock = mock_interview.MockInterview(rounds=1)
+    assert mock.answer(PARTIAL_OPENING).done
+    late = mock.answer("more")
+    assert not late.accepted and "interview is over" in late.text
+    assert "interview is over" in mock.ask().text
+
+
+def test_instructor_mode_reveals_the_model_answer(monkeypatch):
+    opening = mock_interview.get_mock("opening").model_answer["en"]
+    assert opening not in mock_interview.MockInterview().ask().text
+    assert opening not in mock_interview.MockInterview().answer(PARTIAL_OPENING).text
+    monkeypatch.setattr(settings, "instructor", True)
+    assert opening in mock_interview.MockInterview().ask().text
+    assert opening in mock_interview.MockInterview().answer(PARTIAL_OPENING).text
+
+
+@pytest.mark.parametrize("kwargs, error", [({"lang": "fr"}, "'en' or 'zh'"),
+                                           ({"rounds": 0}, "rounds"), ({"rounds": 9}, "rounds"),
+                                           ({"rounds": "4"}, "rounds")])
+def test_mock_interview_bad_settings(kwargs, error):
+    with pytest.raises(ValueError, match=error):
+        mock_interview.MockInterview(**kwargs)
+
+
+def test_mock_feedback_displays_as_markdown():
+    bundle = mock_interview.MockInterview().answer(PARTIAL_OPENING)._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "text/markdown"}
+    assert bundle["text/markdown"].startswith("**Round 1 of 4**")
+
+
+def test_follow_ups_cover_the_weak_points_the_course_names():
+    questions = mock_interview.MOCK_QUESTIONS
+    assert {"fm_cost", "why_shared", "wide_deep", "sigmoid_once", "dropout_keep"} <= set(questions)
+    assert "O(k n)" in questions["fm_cost"].model_answer["en"]
+    assert "jointly" in questions["wide_deep"].model_answer["en"]
+    assert "nn.Dropout(p=0.1)" in questions["dropout_keep"].model_answer["en"]
+    # sharing is not credited with no feature engineering or no pre-training
+    claim = "Sharing removes feature engineering and pre-training."
+    assert mock_interview.check_points("why_shared", claim)[0] == []
+    for question in questions.values():
+        for name, follow_ups in question.follow_ups.items():
+            assert name in {point.name for point in question.checklist}
+            assert set(follow_ups) <= set(questions) - {"opening"}
+
+
+def test_key_words_match_across_line_breaks():
+    answer = """It also removes feature
+engineering, and there is one
+table."""
+    covered, _ = mock_interview.check_points("why_shared", answer)
+    assert covered == ["ws_one_table"]
+    assert mock_interview.pitfall_notes("why_shared", answer, covered, "en")
+
+
+def test_a_skipped_weak_point_is_said_so():
+    mock = mock_interview.MockInterview()
+    mock.answer(PARTIAL_OPENING)
+    mock.answer("One table instead of two.")
+    third = mock.answer("Both are trained jointly.")
+    assert third.missed == ["wd_inputs", "wd_crosses"]  # wd_inputs leads to why_shared: asked
+    assert (third.target, third.next_id) == ("wd_crosses", "fm_cost")
+    assert "another point you missed" in third.text
