@@ -2,6 +2,11 @@
 
     python scripts/run_notebooks.py                 # notebooks/ and solutions/
     python scripts/run_notebooks.py notebooks/02_fm_math.ipynb
+    python scripts/run_notebooks.py --time notebooks/0*.ipynb   # time them, save nothing
+
+With ``--time`` every notebook runs the same way but nothing is written; the script prints a
+Markdown table of wall-clock seconds per notebook (the table in the README comes from it; run it
+on a quiet machine, since other programs on the same cores slow every notebook down).
 
 Each notebook runs from its own folder with progress bars off, English quizzes and instructor mode
 off, the way `pytest` runs them, so the saved outputs are what nbval compares against. After saving
@@ -34,8 +39,9 @@ def jupyterlab_kernelspec() -> dict[str, str]:
     return {"display_name": spec.display_name, "language": spec.language, "name": "python3"}
 
 
-def execute(path: Path, timeout: int = 600) -> float:
-    """Run ``path`` top to bottom in a fresh kernel from its folder; save it; return seconds."""
+def execute(path: Path, timeout: int = 600, save: bool = True) -> float:
+    """Run ``path`` top to bottom in a fresh kernel from its folder; save it (unless ``save`` is
+    False); return the wall-clock seconds it took."""
     notebook = nbformat.read(path, as_version=4)
     # The settings nbval runs with: no progress bars, English quizzes, instructor mode off.
     os.environ.update(DEEPFM_LITE_PROGRESS="0", DEEPFM_LITE_LANG="en", DEEPFM_LITE_INSTRUCTOR="0")
@@ -43,22 +49,29 @@ def execute(path: Path, timeout: int = 600) -> float:
     NotebookClient(notebook, timeout=timeout, kernel_name="python3", store_widget_state=False,
                    record_timing=False,  # no per-cell timestamps: they change every run
                    resources={"metadata": {"path": str(path.parent)}}).execute()
-    notebook.metadata["kernelspec"] = jupyterlab_kernelspec()
-    for cell in notebook.cells:
-        cell.metadata.pop("execution", None)  # timestamps of an earlier run
-    nbformat.write(notebook, path)
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    if save:
+        notebook.metadata["kernelspec"] = jupyterlab_kernelspec()
+        for cell in notebook.cells:
+            cell.metadata.pop("execution", None)  # timestamps of an earlier run
+        nbformat.write(notebook, path)
+    return seconds
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", type=Path, help="notebooks (default: all)")
+    parser.add_argument("--time", action="store_true",
+                        help="save nothing; print a Markdown table of seconds per notebook")
     args = parser.parse_args(argv)
     paths = args.paths or sorted(p for folder in DEFAULT_FOLDERS
                                  for p in (ROOT / folder).glob("[0-9]*.ipynb"))
+    if args.time:
+        print("| notebook | seconds (wall clock, fresh kernel) |\n|---|---|")
     for path in paths:
-        seconds = execute(path.resolve())
-        print(f"{seconds:6.1f} s  {path}")
+        seconds = execute(path.resolve(), save=not args.time)
+        print(f"| `{path.stem}` | {seconds:.1f} |" if args.time else f"{seconds:6.1f} s  {path}",
+              flush=True)
     return 0
 
 

@@ -95,3 +95,21 @@ def test_kernelspec_is_the_one_jupyterlab_writes():
     assert spec == {"name": "python3", "display_name": installed.display_name,
                     "language": installed.language}
     assert language.get("name") == "python"
+
+
+def test_run_notebooks_time_prints_a_table_and_saves_nothing(tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_notebooks",
+                                                  ROOT / "scripts" / "run_notebooks.py")
+    run_notebooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_notebooks)
+    path = tmp_path / "01_tiny.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")]),
+                   path)
+    before = path.read_bytes()
+    assert run_notebooks.main(["--time", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("| notebook | seconds")
+    assert re.fullmatch(r"\| `01_tiny` \| \d+\.\d \|", lines[2]), lines
+    assert path.read_bytes() == before
