@@ -472,12 +472,16 @@ def questions() -> list[str]:
     return list(QUESTIONS)
 
 
+def lookup(table: dict, question_id: str, what: str):
+    """``table[question_id]``; an unknown id raises KeyError naming ``what`` and listing the ids."""
+    if question_id not in table:
+        raise KeyError(f"no {what} {question_id!r}; choose one of {', '.join(table)}")
+    return table[question_id]
+
+
 def get(question_id: str) -> InterviewQuestion:
     """The interview question with this id; an unknown id raises KeyError listing the ids."""
-    if question_id not in QUESTIONS:
-        raise KeyError(f"no interview question {question_id!r}; choose one of "
-                       f"{', '.join(QUESTIONS)}")
-    return QUESTIONS[question_id]
+    return lookup(QUESTIONS, question_id, "interview question")
 
 
 def _normalise(text: str) -> str:

@@ -30,7 +30,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import settings
-from .interview import POINTS, Card, KeyPoint, _card, _contains, _is_unanswered, _normalise
+from .interview import (
+    POINTS,
+    Card,
+    KeyPoint,
+    _card,
+    _contains,
+    _is_unanswered,
+    _normalise,
+    lookup,
+)
 from .quiz import resolve_language
 
 
@@ -375,10 +384,7 @@ def mock_questions() -> list[str]:
 
 def get_mock(question_id: str) -> MockQuestion:
     """One mock interview question; an unknown id raises KeyError listing the ids."""
-    if question_id not in MOCK_QUESTIONS:
-        raise KeyError(f"no mock interview question {question_id!r}; choose one of "
-                       f"{', '.join(MOCK_QUESTIONS)}")
-    return MOCK_QUESTIONS[question_id]
+    return lookup(MOCK_QUESTIONS, question_id, "mock interview question")
 
 
 def _flat(answer: str) -> str:
