@@ -228,6 +228,28 @@ def sharing(seed: int) -> list[dict]:
     return rows
 
 
+# ---- 05 and 07 · the playground's "what if" runs ------------------------------------------------
+
+
+def drop_fm_part(seed: int) -> dict:
+    """Notebook 05, section 6: the playground's DeepFM against its network alone (defaults)."""
+    from deepfm_lite import playground
+
+    deepfm, dnn = playground.run(model="deepfm", seed=seed), playground.run(model="dnn", seed=seed)
+    return {"deepfm_minus_dnn_auc": deepfm["auc"] - dnn["auc"],
+            "deepfm_minus_dnn_logloss": deepfm["logloss"] - dnn["logloss"]}
+
+
+def keep_half(seed: int) -> dict:
+    """Notebook 07: the playground's DeepFM keeping every neuron against keeping half."""
+    from deepfm_lite import playground
+
+    keep_all = playground.run(dropout=0.0, seed=seed)
+    half = playground.run(dropout=0.5, seed=seed)
+    return {"keep_all_minus_keep_half_auc": keep_all["auc"] - half["auc"],
+            "keep_all_minus_keep_half_logloss": keep_all["logloss"] - half["logloss"]}
+
+
 # ---- the claims ----------------------------------------------------------------------------------
 
 
@@ -246,6 +268,8 @@ CLAIMS: dict[str, Claim] = {
     "04-deep-vs-fm": Claim(deep_vs_fm, tuple(range(5)), "04_deep_part, sections 3 and 4"),
     "05-deepfm-gaps": Claim(deepfm_gaps, tuple(range(5)), "05_deepfm, section 4"),
     "05-sharing": Claim(sharing, tuple(range(5)), "05_deepfm, section 5; 06; 08"),
+    "05-playground": Claim(drop_fm_part, (0, 1, 2), "05_deepfm, section 6"),
+    "07-playground": Claim(keep_half, (0, 1, 2), "07_hyperparameters, section 4"),
     "08-ladder": Claim(ladder, (0, 1, 2), "08_review, section 3"),
 }
 
