@@ -17,6 +17,8 @@ from .layers import fm_second_order, inner_product
 from .metrics import auc, logloss
 from .models import MODELS, build_model
 from .plots import plot_relative_time, plot_sweep
+from .predict import predict_file
+from .prepared import load_prepared, prepare_file
 from .training import (
     TrainedModel,
     evaluate,
@@ -33,4 +35,5 @@ __all__ = ["settings", "EncodedData", "Schema", "split_frame", "make_appstore",
            "oracle_metrics", "predict_proba", "seed_everything", "train_model", "TrainedModel",
            "FNN", "FMAndDNN", "InnerPNN", "OuterPNN", "PNNStar", "WideAndDeep", "inner_product",
            "run_experiments", "run_table2", "paper_table2", "save_results", "load_results",
-           "summarize", "plot_sweep", "plot_relative_time"]
+           "summarize", "plot_sweep", "plot_relative_time", "prepare_file", "load_prepared",
+           "predict_file"]

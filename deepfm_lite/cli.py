@@ -7,6 +7,9 @@ Examples::
     python -m deepfm_lite train --model lr --data clicks.csv --format csv --label clicked
     python -m deepfm_lite table2 --dataset appstore --scale class --out table2.csv
     python -m deepfm_lite progress                 # grade the exercises in exercises/
+    python -m deepfm_lite prepare --data train.txt --format criteo --out prepared/
+    python -m deepfm_lite train --model deepfm --prepared prepared/ --save model.pt
+    python -m deepfm_lite predict --model model.pt --data new.txt --format criteo --out p.csv
 
 Every error is one line on stderr with exit code 2, naming the argument, file, line or column at
 fault (the checks are in ``cli_checks`` and ``cli_csv``); ``--verbose`` or
@@ -41,6 +44,16 @@ from .cli_checks import (
     positive_int,
     require_device,
     seed_list,
+)
+from .cli_data import (
+    add_predict_parser,
+    add_prepare_parser,
+    add_progress,
+    load_prepared_arguments,
+    progress_default,
+    run_predict,
+    run_prepare,
+    stream_criteo,
 )
 from .datasets import (
     GroundTruthWarning,
@@ -103,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--dataset", choices=datasets.DATASETS, default=None,
                         help="a generated data set (default: appstore)")
     source.add_argument("--data", metavar="PATH", help="your own file (needs --format)")
+    source.add_argument("--prepared", metavar="DIR",
+                        help="a directory from `prepare` (memory-mapped; a 90/10 split trains "
+                             "without early stopping and reports on its 10%%)")
     train.add_argument("--format", choices=["criteo", "csv"],
                        help="criteo: Kaggle train.txt or a Criteo CSV with a header; csv: any CSV")
     train.add_argument("--label", help="label column of a --format csv file (0/1)")
@@ -124,9 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=non_negative_int, default=0)
     train.add_argument("--device", type=device_name, default="auto",
                        help=", ".join(device_kinds()))
+    train.add_argument("--amp", choices=["bf16", "fp16"], default=None,
+                       help="mixed precision on a CUDA GPU (torch.autocast; fp16 adds a loss "
+                            "scaler); off by default, refused on the CPU")
     train.add_argument("--save", metavar="PATH", help="save the trained model and its schema")
     train.add_argument("--json", action="store_true", help="print one JSON object")
-    train.add_argument("--progress", action="store_true", help="show progress bars")
+    add_progress(train)
     _add_common(train)
 
     table2 = commands.add_parser("table2", help="rebuild the paper's Table 2 (all nine models)")
@@ -153,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     progress.add_argument("--timeout", type=positive_int, default=600,
                           help="seconds one cell may run (default 600)")
     _add_common(progress)
+    add_prepare_parser(commands, _add_common)
+    add_predict_parser(commands, _add_common)
     return parser
 
 
@@ -196,20 +217,19 @@ def _read_user_csv(args, path: Path) -> PreparedData:
     return prepare(table.frame, table.categorical, table.numeric, args.label, seed=args.seed)
 
 
-def _read_criteo(args, path: Path) -> PreparedData:
-    from .datasets.criteo import prepare_criteo, read_criteo
-
+def _read_criteo(args, path: Path):
+    """Stream a Criteo file through ``prepare`` (80/10/10, min count 10) and map it."""
     if args.label or args.categorical or args.numeric:
         raise UsageError("--label, --categorical and --numeric go with --format csv; a Criteo "
                          "file's columns are fixed (label, I1..I13, C1..C26)")
-    rows = read_criteo(path, nrows=args.rows)
-    if rows.empty:
-        raise UsageError(f"--data {path}: no data rows in the file")
-    return prepare_criteo(rows, seed=args.seed)
+    return stream_criteo(args, path)
 
 
 def load_data(args) -> PreparedData:
-    """The data the ``train`` command asked for, split 80/10/10 by the seed."""
+    """The data the ``train`` command asked for, split 80/10/10 by the seed (a
+    ``--prepared`` directory keeps its own split)."""
+    if args.prepared:
+        return load_prepared_arguments(args)
     if args.data:
         if args.format is None:
             raise UsageError("--data needs --format criteo or --format csv")
@@ -224,6 +244,7 @@ def load_data(args) -> PreparedData:
 
 def check_train_arguments(args) -> None:
     """Everything about ``train``'s arguments that can be refused before data is loaded."""
+    args.progress = progress_default(args.progress)
     if args.lr is None:
         args.lr = COURSE_LEARNING_RATES.get(args.model, COURSE_BUDGET["lr"])
     if args.lr <= 0:
@@ -242,17 +263,29 @@ def run_train(args) -> dict:
     training; if saving still fails, :class:`FinishedRunError` carries the report.
     """
     check_train_arguments(args)
+    from .distributed import evaluate_distributed, fit_distributed, silence_other_ranks, start
+    from .gpu import amp_dtype
+
+    amp_dtype(args.amp, args.device, "--amp")  # refused on the CPU before any data is read
+    context = start(args.device)  # None unless torchrun started this process
+    silence_other_ranks(context)  # every rank computes the report; rank 0 prints it
     data = load_data(args)
-    check_both_classes(data)
+    _check_classes(data)
     check_model_memory(args, data.field_dims, len(data.train))
     model = build_model(args.model, data.field_dims, seed=args.seed, embed_dim=args.embed_dim,
                         hidden=args.hidden, dropout=args.dropout)
-    history = fit(model, data.train, data.valid, epochs=args.epochs, batch_size=args.batch_size,
-                  lr=args.lr, seed=args.seed, device=args.device,
-                  patience=COURSE_BUDGET["patience"],
-                  progress=args.progress)
-    report = _report(args, data, evaluate(model, data.test), history)
-    if args.save:
+    budget = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+              "seed": args.seed, "patience": _patience(data),
+              "progress": args.progress, "amp": args.amp}
+    if context is None:
+        history = fit(model, data.train, data.valid, device=args.device, **budget)
+        scores = evaluate(model, _held_out(data))
+    else:  # --batch-size rows per process; metrics over all ranks' rows
+        history = fit_distributed(model, data.train, data.valid, context, **budget)
+        scores = evaluate_distributed(model, _held_out(data), context)
+    report = _report(args, data, scores, history)
+    report["processes"] = 1 if context is None else context.world_size
+    if args.save and (context is None or context.is_main):  # one process writes the file
         from .io import save
 
         try:
@@ -264,10 +297,30 @@ def run_train(args) -> dict:
     return report
 
 
-def _report(args, data: PreparedData, scores: dict, history) -> dict:
-    oracle = oracle_metrics(data.test)
+def _held_out(data):
+    """The split the report scores: test, or valid for a two-way (90/10) prepared split."""
+    return data.test if data.test is not None else data.valid
+
+
+def _patience(data) -> int | None:
+    """Early stopping watches valid only when a test split is left to report on."""
+    return COURSE_BUDGET["patience"] if data.test is not None else None
+
+
+def _check_classes(data) -> None:
+    if isinstance(data, PreparedData):
+        check_both_classes(data)
+    else:
+        from .prepared import check_prepared_classes
+
+        check_prepared_classes(data)
+
+
+def _report(args, data, scores: dict, history) -> dict:
+    held_out = _held_out(data)
+    oracle = oracle_metrics(held_out)
     rate = float(data.train.labels.double().mean())
-    test_labels = data.test.labels.numpy()
+    test_labels = held_out.labels.numpy()
     base = logloss(test_labels, np.full(len(test_labels), rate))
     seconds = float(history["seconds"].sum())
     return {"model": args.model, "auc": scores["auc"], "logloss": scores["logloss"],
@@ -278,17 +331,19 @@ def _report(args, data: PreparedData, scores: dict, history) -> dict:
             "train_seconds": seconds,
             "train_samples_per_s": len(data.train) * len(history) / seconds,
             "epochs_run": int(len(history)), "train_rows": len(data.train),
-            "test_rows": len(data.test)}
+            "test_rows": len(held_out),
+            "evaluated_on": "test" if data.test is not None else "valid"}
 
 
 def format_report(report: dict) -> str:
     def num(value, digits=4):
         return "n/a (truth unknown)" if value is None else f"{value:.{digits}f}"
 
+    where = report.get("evaluated_on", "test")  # valid for a two-way (90/10) prepared split
     lines = [f"model            {report['model']}",
-             f"rows             {report['train_rows']} train / {report['test_rows']} test",
-             f"test AUC         {num(report['auc'])}   (oracle {num(report['oracle_auc'])})",
-             f"test LogLoss     {num(report['logloss'])}   "
+             f"rows             {report['train_rows']} train / {report['test_rows']} {where}",
+             f"{where + ' AUC':<17}{num(report['auc'])}   (oracle {num(report['oracle_auc'])})",
+             f"{where + ' LogLoss':<17}{num(report['logloss'])}   "
              f"(oracle {num(report['oracle_logloss'])})",
              f"base rate        LogLoss {num(report['base_rate_logloss'])}   (predicting the "
              f"training click rate {report['base_rate']:.3f} on every row)",
@@ -322,6 +377,9 @@ def _dispatch(args) -> int:
         text, all_passed = run_progress(args)
         print(text)
         return 0 if all_passed else 1
+    if args.command in ("prepare", "predict"):
+        print(run_prepare(args) if args.command == "prepare" else run_predict(args))
+        return 0
     report = run_train(args)
     print(_train_output(report, args))
     return 0

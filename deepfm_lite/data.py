@@ -7,6 +7,9 @@ Id layout of one field (field-local ids; the models add per-field offsets):
 
 * categorical: ``0`` = out of vocabulary (unseen at fit time, or seen fewer than ``min_count``
   times), ``1`` = missing value, ``2 ...`` = the vocabulary, sorted. The value ``x`` is always 1.
+  A hashed field (``hash_buckets = N > 0``, written by ``deepfm_lite.prepared`` for a one-pass
+  encoding) has no vocabulary: a value goes to id ``2 + h(value) mod N``, ``h`` being pandas'
+  SipHash of its text (:func:`hash_category_ids`); ``1`` is still missing, ``0`` goes unused.
 * numeric: ``0`` = present, with ``x`` = the number standardised by the training mean and
   standard deviation and clipped to [-5, 5]; ``1`` = missing (NaN), with ``x = 1``, so a missing
   number gets a vector of its own instead of silently becoming the mean. An infinite number
@@ -46,11 +49,14 @@ class FieldSpec:
     vocabulary: list[str] = field(default_factory=list)  # categorical only
     mean: float = 0.0  # numeric only
     std: float = 1.0  # numeric only
+    hash_buckets: int = 0  # categorical only: > 0 hashes values into that many ids
 
     @property
     def size(self) -> int:
         """Rows this field takes in the shared embedding table."""
-        return len(self.vocabulary) + 2 if self.kind == "categorical" else 2
+        if self.kind != "categorical":
+            return 2
+        return (self.hash_buckets or len(self.vocabulary)) + 2
 
     @property
     def oov_id(self) -> int:
@@ -338,8 +344,11 @@ class Schema:
         for j, spec in enumerate(self.fields):
             if spec.kind == "categorical":
                 keys = _category_keys(df[spec.name])
-                codes = pd.Index(spec.vocabulary, dtype="string").get_indexer(keys)
-                ids[:, j] = np.where(codes >= 0, codes + 2, OOV_ID)
+                if spec.hash_buckets:
+                    ids[:, j] = hash_category_ids(keys, spec.hash_buckets)
+                else:
+                    codes = pd.Index(spec.vocabulary, dtype="string").get_indexer(keys)
+                    ids[:, j] = np.where(codes >= 0, codes + 2, OOV_ID)
                 ids[keys.isna().to_numpy(), j] = MISSING_ID
             else:
                 column = _numeric_column(df, spec.name)
@@ -368,7 +377,9 @@ class Schema:
     def to_dict(self) -> dict:
         return {"label": self.label,
                 "fields": [{"name": s.name, "kind": s.kind, "vocabulary": list(s.vocabulary),
-                            "mean": s.mean, "std": s.std} for s in self.fields]}
+                            "mean": s.mean, "std": s.std,
+                            **({"hash_buckets": s.hash_buckets} if s.hash_buckets else {})}
+                           for s in self.fields]}
 
     @classmethod
     def from_dict(cls, data: dict) -> Schema:
@@ -407,7 +418,27 @@ def _field_from_dict(data: dict) -> FieldSpec:
     if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
         raise ValueError(f"field {name!r}: mean and std must be finite and std > 0, "
                          f"got mean {mean}, std {std}")
-    return FieldSpec(name, kind, list(vocabulary), mean, std)
+    buckets = data.get("hash_buckets", 0)
+    if isinstance(buckets, bool) or not isinstance(buckets, int) or buckets < 0:
+        raise ValueError(f"field {name!r}: hash_buckets must be an integer >= 0, got {buckets!r}")
+    if buckets and (kind != "categorical" or vocabulary):
+        raise ValueError(f"field {name!r}: only a categorical field without a vocabulary can "
+                         "be hashed")
+    return FieldSpec(name, kind, list(vocabulary), mean, std, buckets)
+
+
+def hash_category_ids(keys: pd.Series, buckets: int) -> np.ndarray:
+    """Field-local ids ``2 + h(key) mod buckets`` of category texts (``MISSING_ID`` for <NA>).
+
+    ``h`` is ``pandas.util.hash_array``: SipHash-2-4 of the UTF-8 text under pandas' fixed key,
+    the same on every machine and in every process (Python's own ``hash`` of a string is not).
+    """
+    present = keys.notna().to_numpy()
+    ids = np.full(len(keys), MISSING_ID, dtype=np.int64)
+    if present.any():
+        hashes = pd.util.hash_array(keys[present].to_numpy(dtype=object), categorize=True)
+        ids[present] = 2 + (hashes % np.uint64(buckets)).astype(np.int64)
+    return ids
 
 
 def _require_columns(df: pd.DataFrame, names: Sequence[str]) -> None:

@@ -418,3 +418,60 @@ def test_gpu_memory_is_checked_on_the_gpu(monkeypatch):
         cli_checks.check_model_memory(args, [1000] * 10, 5000)
     args.embed_dim = 10
     cli_checks.check_model_memory(args, [1000] * 10, 5000)  # fits in 1 GB
+
+
+# ---- issue 14: prepare, train --prepared, predict ----------------------------------------------
+@pytest.fixture
+def criteo_tsv(tmp_path) -> Path:
+    from deepfm_lite.datasets import make_criteo_like, write_criteo_tsv
+
+    return write_criteo_tsv(make_criteo_like(300, seed=0), tmp_path / "train.txt")
+
+
+def test_prepare_refuses_an_existing_output(capsys, tmp_path, criteo_tsv):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "x").write_text("keep")
+    code, _, err = _run(capsys, "prepare", "--data", criteo_tsv, "--format", "criteo",
+                        "--out", tmp_path / "out")
+    _assert_one_line_error(code, err, f"--out {tmp_path / 'out'}", "already exists")
+
+
+@pytest.mark.parametrize("extra, fragments", [
+    (["--hash-buckets", "100", "--min-count", "3"], ["--min-count", "--hash-buckets"]),
+    (["--split", "70/20"], ["argument --split", "summing to 100"]),
+    (["--label", "y"], ["--label", "--format csv"]),
+])
+def test_prepare_refuses_bad_options(capsys, tmp_path, criteo_tsv, extra, fragments):
+    code, _, err = _run(capsys, "prepare", "--data", criteo_tsv, "--format", "criteo",
+                        "--out", tmp_path / "out", *extra)
+    _assert_one_line_error(code, err, *fragments)
+    assert not (tmp_path / "out").exists()
+
+
+def test_prepare_names_a_malformed_line(capsys, tmp_path, criteo_tsv):
+    lines = criteo_tsv.read_text().splitlines(keepends=True)
+    lines[41] = "2" + lines[41][1:]  # label 2 on line 42
+    criteo_tsv.write_text("".join(lines))
+    code, _, err = _run(capsys, "prepare", "--data", criteo_tsv, "--format", "criteo",
+                        "--out", tmp_path / "out", "--chunk-rows", "16")
+    _assert_one_line_error(code, err, "line 42", "column label", "not 0 or 1")
+    assert [p.name for p in tmp_path.iterdir()] == ["train.txt"]
+
+
+def test_train_prepared_needs_a_directory(capsys, tmp_path, no_training):
+    code, _, err = _run(capsys, "train", "--prepared", tmp_path / "none")
+    _assert_one_line_error(code, err, "--prepared", "no such directory")
+    (tmp_path / "empty").mkdir()
+    code, _, err = _run(capsys, "train", "--prepared", tmp_path / "empty")
+    _assert_one_line_error(code, err, "manifest.json is missing")
+
+
+def test_train_prepared_refuses_file_options(capsys, tmp_path, no_training):
+    code, _, err = _run(capsys, "train", "--prepared", tmp_path, "--rows", "10")
+    _assert_one_line_error(code, err, "--rows", "go with --data")
+
+
+def test_predict_names_a_missing_model(capsys, tmp_path, criteo_tsv):
+    code, _, err = _run(capsys, "predict", "--model", tmp_path / "no.pt", "--data", criteo_tsv,
+                        "--format", "criteo", "--out", tmp_path / "s.csv")
+    _assert_one_line_error(code, err, "--model", "no such file")
