@@ -1,7 +1,7 @@
 """Training and evaluation over pre-encoded tensors.
 
-Batches are cut by slicing tensors shuffled once per epoch: no per-sample ``Dataset`` and no
-collate function, which is where per-sample loaders lose much of their time.
+Batches are gathered by slices of a permutation drawn once per epoch: no per-sample ``Dataset``
+and no collate function, which is where per-sample loaders lose much of their time.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +21,7 @@ from torch import nn
 from . import settings
 from .data import EncodedData, check_ids, check_values
 from .fast import make_adam
+from .gpu import amp_dtype, autocast, grad_scaler, to_device
 from .metrics import auc, logloss
 from .models import build_model, model_arguments
 
@@ -205,10 +206,35 @@ def oracle_metrics(data: EncodedData) -> dict[str, float] | None:
     return {"auc": auc(labels, data.p_true), "logloss": logloss(labels, data.p_true)}
 
 
+class EarlyStopping:
+    """Early stopping on validation AUC: remembers the best epoch's weights and says when
+    ``patience`` epochs in a row have not beaten it (``patience=None``: never stops)."""
+
+    def __init__(self, patience: int | None):
+        self.patience, self.best_auc, self.best_state, self.stale = patience, -1.0, None, 0
+
+    def should_stop(self, model: nn.Module, valid_auc: float) -> bool:
+        """Record one epoch's validation AUC; True when training should stop."""
+        if self.patience is None:
+            return False
+        if valid_auc > self.best_auc:
+            self.best_auc, self.stale = valid_auc, 0
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            return False
+        self.stale += 1
+        return self.stale >= self.patience
+
+    def restore_best(self, model: nn.Module) -> None:
+        """Put the best epoch's weights back (nothing to do without early stopping)."""
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)
+
+
 def fit(model: nn.Module, train: EncodedData, valid: EncodedData | None = None, *,
         epochs: int = 3, batch_size: int = 1024, lr: float = 1e-3, weight_decay: float = 0.0,
         seed: int = 0, device: str | torch.device = "auto", patience: int | None = None,
-        progress: bool | None = None) -> pd.DataFrame:
+        progress: bool | None = None, amp: str | None = None,
+        on_epoch: Callable[[dict], bool | None] | None = None) -> pd.DataFrame:
     """Train ``model`` with Adam on BCE-with-logits; return one history row per epoch.
 
     ``patience`` turns on early stopping on validation AUC: training stops after that many
@@ -218,6 +244,15 @@ def fit(model: nn.Module, train: EncodedData, valid: EncodedData | None = None, 
     ``train`` and ``valid`` are checked once, before training (ids within their fields' ranges,
     finite values, labels in [0, 1]): ``ValueError`` names the field and the row. A learning
     rate that is not a finite number > 0 raises ``ValueError`` naming ``lr``.
+
+    ``amp`` (``"bf16"`` or ``"fp16"``, CUDA only; see :mod:`deepfm_lite.gpu`) runs the forward
+    pass under ``torch.autocast``, with a loss scaler for fp16; the loss, the weights and the
+    evaluation stay in float32. Without it (the default) the numbers are those of float32.
+
+    ``on_epoch`` is called with a copy of each epoch's history row once the epoch is done and
+    validated (a live plot draws from it); a true return value stops training there, that
+    epoch kept (the playground's Stop button). It changes no number: without it, or with one
+    that returns None, training is the same as before.
 
     If the training loss becomes NaN or infinite, :class:`TrainingDiverged` (a ``ValueError``)
     names the epoch, the first non-finite step and the learning rate. The loss is checked at
@@ -232,12 +267,16 @@ def fit(model: nn.Module, train: EncodedData, valid: EncodedData | None = None, 
         raise ValueError("patience needs validation data and must be >= 1")
     show = settings.progress if progress is None else progress
     target = resolve_device(device)
+    precision = amp_dtype(amp, target)  # None (float32): autocast and scaler then do nothing
+    scaler = grad_scaler(precision, target)
     model.to(target)
     seed_everything(seed)
     shuffler = torch.Generator().manual_seed(seed)
     optimizer = make_adam(model.parameters(), lr=lr, weight_decay=weight_decay)  # fused Adam
-    ids, values, labels = (t.to(target) for t in (train.ids, train.values, train.labels))
-    history, best_auc, best_state, stale = [], -1.0, None, 0
+    # The rows stay where they are (a GPU run streams each batch from host memory; put the data
+    # on the GPU first, data.to("cuda"), to gather there instead).
+    ids, values, labels = train.ids, train.values, train.labels
+    history, stopping = [], EarlyStopping(patience)
     # A model may need work before its own training (FNN pre-trains an FM): that time is
     # training time too, so it is added to the first epoch's seconds.
     prepare_seconds = 0.0
@@ -251,17 +290,25 @@ def fit(model: nn.Module, train: EncodedData, valid: EncodedData | None = None, 
     for epoch in range(1, epochs + 1):
         model.train()
         start = time.perf_counter()
-        order = torch.randperm(len(train), generator=shuffler).to(target)
-        ids_e, values_e, labels_e = ids[order], values[order], labels[order]
+        order = torch.randperm(len(train), generator=shuffler).to(ids.device)
+        # Each batch is gathered by its slice of the permutation, never the whole shuffled
+        # split: the same rows as slicing a shuffled copy (so the same numbers for a seed), but
+        # arrays memory-mapped from disk (deepfm_lite.prepared) are never copied whole to RAM.
         total_loss = torch.zeros((), device=target)
         parts = list(_batches(len(train), batch_size))
         step_losses = []  # on the device: read only if the epoch's loss is not finite
         for part in tqdm(parts, disable=not show, desc=f"epoch {epoch}/{epochs}", leave=False):
-            logits = model(ids_e[part], values_e[part])
-            loss = F.binary_cross_entropy_with_logits(logits, labels_e[part])
+            rows = order[part]
+            # to_device: on a GPU, from pinned memory without blocking; on the CPU, nothing
+            batch_ids, batch_values, batch_labels = (to_device(t[rows], target)
+                                                     for t in (ids, values, labels))
+            with autocast(precision, target):
+                logits = model(batch_ids, batch_values)
+            loss = F.binary_cross_entropy_with_logits(logits.float(), batch_labels)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            scaler.scale(loss).backward()  # scale() returns loss itself unless fp16
+            scaler.step(optimizer)  # optimizer.step(); skipped if fp16 gradients overflowed
+            scaler.update()
             step_loss = loss.detach()
             step_losses.append(step_loss)
             total_loss += step_loss * (part.stop - part.start)
@@ -278,16 +325,10 @@ def fit(model: nn.Module, train: EncodedData, valid: EncodedData | None = None, 
             scores = _scores(model, valid)
             row["valid_auc"], row["valid_logloss"] = scores["auc"], scores["logloss"]
         history.append(row)
-        if patience is not None:
-            if row["valid_auc"] > best_auc:
-                best_auc, stale = row["valid_auc"], 0
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            else:
-                stale += 1
-                if stale >= patience:
-                    break
-    if best_state is not None:
-        model.load_state_dict(best_state)
+        stop_asked = on_epoch is not None and bool(on_epoch(dict(row)))
+        if stopping.should_stop(model, row["valid_auc"]) or stop_asked:
+            break
+    stopping.restore_best(model)
     return pd.DataFrame(history)
 
 
