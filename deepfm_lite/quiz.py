@@ -76,6 +76,7 @@ NOTEBOOKS = (
     "06_experiments",
     "07_hyperparameters",
     "08_review",
+    "09_full_criteo",
 )
 
 # Interface words in both languages; every learner-facing sentence of this module is here.

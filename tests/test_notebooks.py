@@ -9,7 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 EXPECTED = ["00_course_map", "01_ctr_basics", "02_fm_math", "03_embeddings", "04_deep_part",
-            "05_deepfm", "06_experiments", "07_hyperparameters", "08_review"]
+            "05_deepfm", "06_experiments", "07_hyperparameters", "08_review", "09_full_criteo"]
 
 
 def _code_cells(path):
