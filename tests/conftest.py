@@ -7,7 +7,7 @@ import pytest
 import torch
 
 matplotlib.use("Agg")  # figures in unit tests are drawn, never shown
-torch.set_num_threads(2)
+torch.set_num_threads(1)  # one thread per xdist worker (see the root conftest.py)
 
 
 @pytest.fixture(scope="session")

@@ -53,6 +53,8 @@ def test_ci_runs_the_readme_commands():
     assert install and test, "README must show the install and test commands"
     assert "torch==2.13.0" in ci
     assert install.group(1).replace("install", "install --quiet") in ci
+    teach = 'python -m pip install -e ".[dev,teach]"'
+    assert teach in readme and teach.replace("install", "install --quiet") in ci
     assert re.search(rf"^{re.escape(test.group(1))}$", ci, re.M)
 
 
