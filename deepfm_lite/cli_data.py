@@ -207,4 +207,6 @@ def run_predict(args) -> str:
         auc = "n/a (one class)" if result["auc"] is None else f"{result['auc']:.4f}"
         text += (f"\nlabels     {result['positives']:,} clicks; AUC {auc}, "
                  f"LogLoss {result['logloss']:.4f}")
+    else:
+        text += "\nlabels     none in the file (such as Kaggle's test.txt): no AUC or LogLoss"
     return text

@@ -5,7 +5,9 @@ model's saved schema (a value the model never saw gets its field's OOV id, a mis
 missing id), and writes ``row,probability`` in input order: ``row`` is the data row's place in
 the file counted from 1 (the header not counted; for a Kaggle ``train.txt``, its line number).
 When the file has labels it also returns AUC and LogLoss; for that it keeps one label and one
-probability per row (9 bytes a row), everything else one chunk at a time.
+probability per row (9 bytes a row), everything else one chunk at a time. A file without labels
+(Kaggle's ``test.txt``: 39 columns, or a CSV whose header lacks the label) is scored all the
+same, and the summary says ``labelled: False`` with no metrics.
 """
 
 from __future__ import annotations
@@ -43,8 +45,9 @@ def predict_file(model: nn.Module | str | os.PathLike, data: str | os.PathLike, 
     complete); None returns the probabilities as ``result["probability"]`` instead.
     ``batch_rows`` rows are read, encoded and scored at a time.
 
-    Returns ``{"rows", "out", "labelled", "positives", "auc", "logloss"}``; the last three are
-    None when the file has no label column, and ``auc`` is None when only one class occurs.
+    Returns ``{"rows", "out", "labelled", "positives", "auc", "logloss"}``; ``labelled`` is
+    False and the last three are None when the file has no label column (a Criteo file of 39
+    columns, as Kaggle's ``test.txt``), and ``auc`` is None when only one class occurs.
     """
     if format not in ("criteo", "csv"):
         raise ValueError(f"format must be 'criteo' or 'csv', got {format!r}")

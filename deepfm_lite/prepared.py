@@ -37,7 +37,13 @@ import torch
 from .data import EncodedData, Schema
 from .datasets.criteo import CRITEO_X4_MIN_COUNT
 from .io import _terminating_signals_raise
-from .prepared_io import header_lines, progress_bar, scan_source, show_progress
+from .prepared_io import (
+    header_lines,
+    progress_bar,
+    require_criteo_label,
+    scan_source,
+    show_progress,
+)
 from .prepared_passes import FORMAT, SPLIT_NAMES, VERSION, PreparationJob, build_manifest
 
 CHUNK_ROWS = 25_000  # rows parsed at a time; 300k rows peaked at 412 MB (701 MB with 100k)
@@ -97,14 +103,18 @@ def prepare_file(path: str | os.PathLike, out_dir: str | os.PathLike, *, format:
     ``progress``: a bar with rows per second; None shows it when stderr is a terminal (and
     ``deepfm_lite.settings.progress`` is on).
 
-    Raises ValueError for bad settings, a malformed line (naming its line number) or a file
-    without data rows; FileExistsError when ``out_dir`` exists and is not an empty directory.
+    Raises ValueError for bad settings, a malformed line (naming its line number), a file
+    without data rows or one without labels (a Criteo ``test.txt``: score it with
+    :func:`~deepfm_lite.predict.predict_file`); FileExistsError when ``out_dir`` exists and
+    is not an empty directory.
     """
     started = time.perf_counter()
     source, target = Path(path), Path(out_dir)
     fractions = _check_settings(format, label, categorical, numeric, min_count, hash_buckets,
                                 split, chunk_rows, rows)
     _check_source_and_target(source, target)
+    if format == "criteo":
+        require_criteo_label(source)  # Kaggle's test.txt: nothing to learn from
     show = show_progress(progress)
     with progress_bar(show, "scan", source.stat().st_size, "B") as bar:
         scanned = scan_source(source, bar)

@@ -63,6 +63,17 @@ def header_lines(path: Path, file_format: str) -> int:
     return int(_sniff(path).header) if file_format == "criteo" else 1
 
 
+def require_criteo_label(path: Path) -> None:
+    """Refuse a Criteo file without a label column, such as Kaggle's ``test.txt``: preparing
+    (and so training) needs a 0/1 label on every row."""
+    layout = _sniff(path)
+    if not layout.labelled:
+        shape = ("its header names no label column" if layout.header else
+                 "line 1 has the 39 columns I1..I13, C1..C26 of Kaggle's test.txt")
+        raise ValueError(f"{path}: no label column ({shape}); prepare and train need a 0/1 "
+                         "label on every row; score this file with predict instead")
+
+
 # ---- the split -------------------------------------------------------------------------------
 def split_sizes(n_rows: int, fractions: Sequence[float]) -> np.ndarray:
     """Rows per part, cut as ``split_frame`` cuts them: ``round(cumsum(fractions) * n)``."""
@@ -235,5 +246,6 @@ def criteo_features(frame: pd.DataFrame, recipe: bool) -> pd.DataFrame:
     return apply_criteo_recipe(frame) if recipe else frame
 
 
-__all__ = ["show_progress", "progress_bar", "scan_source", "header_lines", "split_sizes",
+__all__ = ["show_progress", "progress_bar", "scan_source", "header_lines",
+           "require_criteo_label", "split_sizes",
            "SplitDrawer", "NpyAppender", "read_frames", "csv_header", "criteo_features"]

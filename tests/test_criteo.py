@@ -255,6 +255,60 @@ def test_non_utf8_line_is_skipped_when_asked(rows, tmp_path, layout):
     pd.testing.assert_frame_equal(df, expected)
 
 
+def _without_label(path: Path, out: Path) -> Path:
+    """A copy of the Kaggle ``train.txt`` at ``path`` laid out as ``test.txt``: no label."""
+    lines = path.read_text().splitlines(keepends=True)
+    out.write_text("".join(line.split("\t", 1)[1] for line in lines))
+    return out
+
+
+def test_39_columns_without_a_header_are_read_as_an_unlabelled_file(rows, tmp_path):
+    labelled = write_criteo_tsv(rows.iloc[:60], tmp_path / "train.txt")
+    path = _without_label(labelled, tmp_path / "test.txt")
+    assert path.read_text().count("\t") == 60 * 38  # 39 columns a line
+    df = read_criteo(path)
+    assert list(df.columns) == [*CRITEO_INTEGER, *CRITEO_CATEGORICAL]  # no label column
+    expected = _criteo_part(rows.iloc[:60]).drop(columns=CRITEO_LABEL)
+    pd.testing.assert_frame_equal(df, expected)
+    chunks = list(read_criteo(path, chunksize=25))
+    assert [len(chunk) for chunk in chunks] == [25, 25, 10]
+    pd.testing.assert_frame_equal(pd.concat(chunks), expected)
+    # a CSV header without "label" is the same unlabelled layout
+    expected.to_csv(tmp_path / "test.csv", index=False)
+    pd.testing.assert_frame_equal(read_criteo(tmp_path / "test.csv"), expected)
+
+
+def test_an_unlabelled_file_still_names_its_malformed_lines(rows, tmp_path):
+    labelled = write_criteo_tsv(rows.iloc[:30], tmp_path / "train.txt")
+    lines = _without_label(labelled, tmp_path / "test.txt").read_text().split("\n")
+    lines[11] = labelled.read_text().split("\n")[11]  # line 12 keeps its label: 40 columns
+    cells = lines[19].split("\t")
+    cells[2] = "7.5"  # line 20: I3
+    lines[19] = "\t".join(cells)
+    (tmp_path / "mixed.txt").write_text("\n".join(lines))
+    with pytest.raises(ValueError, match=r"mixed.txt: line 12: found 40 columns, expected 39 "
+                                         r"\(I1, I2, \.\.\.; no label, as on line 1\)"):
+        read_criteo(tmp_path / "mixed.txt")
+    with pytest.warns(UserWarning, match=r"skipped 2 malformed line\(s\); first: line 12"):
+        df = read_criteo(tmp_path / "mixed.txt", on_bad_lines="skip")
+    assert len(df) == 28 and CRITEO_LABEL not in df.columns
+
+
+@pytest.mark.parametrize("count", [38, 41])
+@pytest.mark.parametrize("line_number", [1, 9])
+def test_other_column_counts_without_a_header_are_errors_naming_the_line(rows, tmp_path, count,
+                                                                          line_number):
+    path = write_criteo_tsv(rows.iloc[:20], tmp_path / "train.txt")
+    lines = path.read_text().split("\n")
+    cells = lines[line_number - 1].split("\t")
+    cells = cells[:count] if count < len(cells) else cells + ["1"] * (count - len(cells))
+    lines[line_number - 1] = "\t".join(cells)
+    path.write_text("\n".join(lines))
+    with pytest.raises(ValueError, match=rf"train.txt: line {line_number}: found {count} "
+                                         r"columns, expected 40 \(label, I1, \.\.\.\)"):
+        read_criteo(path)
+
+
 def test_empty_file_says_it_is_empty(tmp_path):
     (tmp_path / "train.txt").write_bytes(b"")
     with pytest.raises(ValueError, match=r"train.txt is empty"):

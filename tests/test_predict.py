@@ -103,6 +103,78 @@ def test_a_csv_without_labels_gets_scores_only(tmp_path):
     assert result["rows"] == 200 and not result["labelled"] and result["auc"] is None
 
 
+def _drop_labels(source: Path, out: Path) -> Path:
+    """``source`` (Kaggle train.txt) as Kaggle test.txt: every line without its first field."""
+    lines = source.read_text().splitlines(keepends=True)
+    out.write_text("".join(line.split("\t", 1)[1] for line in lines))
+    return out
+
+
+def test_an_unlabelled_criteo_file_is_scored_in_order_without_metrics(trained, tmp_path):
+    folder, source, model, data = trained
+    unlabelled = _drop_labels(source, tmp_path / "test.txt")
+    with_labels = predict_file(folder / "fm.pt", source, out=tmp_path / "labelled.csv",
+                               batch_rows=64)
+    result = predict_file(folder / "fm.pt", unlabelled, out=tmp_path / "scores.csv",
+                          batch_rows=64)
+    assert with_labels["labelled"] and with_labels["auc"] is not None
+    assert result == {"rows": 500, "out": str(tmp_path / "scores.csv"), "labelled": False,
+                      "positives": None, "auc": None, "logloss": None}
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    labelled_scores = pd.read_csv(tmp_path / "labelled.csv")
+    assert list(scores.columns) == ["row", "probability"]
+    assert scores["row"].tolist() == list(range(1, 501))
+    np.testing.assert_allclose(scores["probability"], labelled_scores["probability"], rtol=0,
+                               atol=ATOL)
+    np.testing.assert_allclose(scores["probability"], _expected(model, data.schema, source),
+                               rtol=0, atol=ATOL)
+    # a Criteo CSV whose header has no label column: the same rows, the same scores
+    read_criteo(unlabelled).to_csv(tmp_path / "test.csv", index=False)
+    csv_result = predict_file(model, tmp_path / "test.csv", prepared=folder / "p",
+                              batch_rows=150)
+    assert not csv_result["labelled"] and csv_result["logloss"] is None
+    np.testing.assert_allclose(csv_result["probability"], scores["probability"], rtol=0,
+                               atol=ATOL)
+
+
+def test_the_command_line_scores_an_unlabelled_file_and_says_so(trained, tmp_path, capsys):
+    folder, source, model, data = trained
+    unlabelled = _drop_labels(source, tmp_path / "test.txt")
+    argv = ["predict", "--model", str(folder / "fm.pt"), "--data", str(unlabelled),
+            "--format", "criteo", "--no-progress"]
+    assert main([*argv, "--out", str(tmp_path / "a.csv")]) == 0
+    assert "labels     none in the file" in capsys.readouterr().out
+    assert main([*argv, "--out", str(tmp_path / "b.csv"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["rows"] == 500 and report["labelled"] is False and report["auc"] is None
+    scores = pd.read_csv(tmp_path / "b.csv")
+    assert scores["row"].tolist() == list(range(1, 501))
+
+
+def test_preparing_or_training_on_an_unlabelled_file_is_a_clear_error(trained, tmp_path,
+                                                                      capsys):
+    folder, source, model, data = trained
+    unlabelled = _drop_labels(source, tmp_path / "test.txt")
+    with pytest.raises(ValueError, match=r"test.txt: no label column \(line 1 has the 39 "
+                                         r"columns I1..I13, C1..C26"):
+        prepare_file(unlabelled, tmp_path / "p")
+    assert not (tmp_path / "p").exists()
+    read_criteo(unlabelled).to_csv(tmp_path / "test.csv", index=False)
+    with pytest.raises(ValueError, match=r"test.csv: no label column \(its header"):
+        prepare_file(tmp_path / "test.csv", tmp_path / "p")
+    for argv in (["prepare", "--data", str(unlabelled), "--format", "criteo", "--out",
+                  str(tmp_path / "q"), "--no-progress"],
+                 ["train", "--model", "lr", "--data", str(unlabelled), "--format", "criteo",
+                  "--epochs", "1", "--no-progress"]):
+        code = main(argv)
+        out, err = capsys.readouterr()
+        assert code == 2 and out == "" and "Traceback" not in err
+        assert err.splitlines() == [f"deepfm_lite: error: {unlabelled}: no label column (line "
+                                    "1 has the 39 columns I1..I13, C1..C26 of Kaggle's "
+                                    "test.txt); prepare and train need a 0/1 label on every "
+                                    "row; score this file with predict instead"], argv
+
+
 def test_a_model_without_schema_needs_the_prepared_directory(trained):
     folder, source, model, data = trained
     bare = dl.build_model("fm", data.field_dims, seed=0, embed_dim=4)

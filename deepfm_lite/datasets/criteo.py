@@ -7,8 +7,9 @@ fields ``I1..I13`` (counts, often missing, heavy-tailed) and 26 categorical fiel
 * :func:`make_criteo_like` draws rows with exactly those columns from a documented click model,
   with the true click probability ``p_true`` alongside (datasheet: ``datasets/criteo_like.md``).
 * :func:`write_criteo_tsv` writes rows in the Kaggle ``train.txt`` format.
-* :func:`read_criteo` reads ``train.txt`` (tab-separated, no header) or a CSV with a header, in
-  chunks if asked, and names the line and column of any malformed line.
+* :func:`read_criteo` reads ``train.txt`` (tab-separated, no header), ``test.txt`` (the same
+  without the label) or a CSV with a header, in chunks if asked, and names the line and column
+  of any malformed line.
 
 Ground-truth logit of one generated row (the tables are below and in the datasheet)::
 
@@ -497,6 +498,9 @@ def _as_tsv_text(column: pd.Series, name: str) -> pd.Series:
 READ_BLOCK_LINES = 200_000  # lines parsed at a time when the caller asks for the whole file
 
 
+CRITEO_FEATURES = [*CRITEO_INTEGER, *CRITEO_CATEGORICAL]  # test.txt's 39 columns, no label
+
+
 @dataclass(frozen=True)
 class _Layout:
     """How a Criteo file is laid out, as told by its first line."""
@@ -509,13 +513,31 @@ class _Layout:
     def first_data_line(self) -> int:
         return 2 if self.header else 1
 
+    @property
+    def labelled(self) -> bool:
+        """Whether the file has a label column (Kaggle's ``test.txt`` has none)."""
+        return CRITEO_LABEL in self.names
+
+    def columns_expected(self) -> str:
+        """What a line must hold, for the error about a line with another number of columns."""
+        first = ", ".join(self.names[:2])
+        if self.header or self.labelled:
+            return f"{len(self.names)} ({first}, ...)"
+        return f"{len(self.names)} ({first}, ...; no label, as on line 1)"
+
 
 def _open(path: Path):
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
 def _sniff(path: Path) -> _Layout:
-    """Tell the Kaggle TSV (no header) from a CSV with a header by the file's first line."""
+    """Tell the Kaggle TSV (no header) from a CSV with a header by the file's first line.
+
+    A first cell that is a column name (``Id``, ``label``, ``I1``, ... in any case) starts a
+    header; a data row starts with a label or a count, never with a name. Without a header,
+    a first line of 39 columns means the Kaggle ``test.txt`` layout (no label); any other
+    count means ``train.txt``'s 40 (a line with another count is then named as malformed).
+    """
     if not path.is_file():
         raise FileNotFoundError(f"no Criteo file at {path}")
     with _open(path) as handle:
@@ -530,19 +552,21 @@ def _sniff(path: Path) -> _Layout:
         raise ValueError(f"{path}: line 1 is not UTF-8 text ({error})") from error
     delimiter = "\t" if "\t" in text else ","
     tokens = text.split(delimiter)
-    if tokens[0].strip().lower() not in ("id", "label"):
-        return _Layout(delimiter, list(CRITEO_COLUMNS), header=False)
     canonical = {name.lower(): name for name in ["Id", *CRITEO_COLUMNS, GROUND_TRUTH]}
+    if tokens[0].strip().lower() not in canonical:
+        unlabelled = len(tokens) == len(CRITEO_FEATURES)
+        return _Layout(delimiter, list(CRITEO_FEATURES if unlabelled else CRITEO_COLUMNS),
+                       header=False)
     names = []
     for position, token in enumerate(tokens, start=1):
         name = canonical.get(token.strip().lower())
         if name is None:
             raise ValueError(f"{path}: line 1 (header), column {position}: unexpected column "
-                             f"{token!r}; expected [Id,] label, I1..I13, C1..C26 [, p_true]")
+                             f"{token!r}; expected [Id,] [label,] I1..I13, C1..C26 [, p_true]")
         if name in names:
             raise ValueError(f"{path}: line 1 (header): column {token!r} appears twice")
         names.append(name)
-    absent = [name for name in CRITEO_COLUMNS if name not in names]
+    absent = [name for name in CRITEO_FEATURES if name not in names]
     if absent:
         raise ValueError(f"{path}: line 1 (header): column(s) {absent} missing")
     return _Layout(delimiter, names, header=True)
@@ -551,16 +575,26 @@ def _sniff(path: Path) -> _Layout:
 def read_criteo(path: str | os.PathLike, *, chunksize: int | None = None,
                 nrows: int | None = None,
                 on_bad_lines: str = "error") -> pd.DataFrame | Iterator[pd.DataFrame]:
-    """Read a Criteo file: Kaggle ``train.txt`` (TSV, no header) or a CSV with a header.
+    """Read a Criteo file: Kaggle ``train.txt`` or ``test.txt`` (TSV, no header) or a CSV.
 
-    The layout is told from the first line: tabs mean TSV, commas CSV, and a first cell ``Id``
-    or ``label`` (any case) a header, whose columns may come in any order (``Id`` is dropped).
-    Integers written as floats (``260.0``) are read as integers. A ``.gz`` file is decompressed.
+    The layout is told from the first line: tabs mean TSV, commas CSV, and a first cell that
+    is a column name (``Id``, ``label``, ``I1``, ..., any case) a header, whose columns may come
+    in any order (``Id`` is dropped). Without a header, 40 columns on the first line are
+    ``train.txt``'s ``label, I1..I13, C1..C26`` and 39 are ``test.txt``'s, without the label;
+    every later line must have as many. Integers written as floats (``260.0``) are read as
+    integers. A ``.gz`` file is decompressed.
 
     Returns columns ``label`` (int64), ``I1..I13`` (``Int64``) and ``C1..C26`` (``string``),
     missing values as ``<NA>``, and ``p_true`` (float64) when a CSV header names it (the
     generator's true click probability, as in ``datasets/criteo_like_sample.csv``: kept for the
     oracle, never a feature). ``nrows`` caps the number of rows returned.
+
+    An unlabelled file (39 columns without a header, or a header without ``label``) gives a
+    frame with no ``label`` column at all, rather than one full of missing values: a labelled
+    file reads exactly as before, and code that needs labels fails on the absent column
+    instead of training on made-up ones. ``"label" in df.columns`` tells the two apart;
+    :func:`~deepfm_lite.prepared.prepare_file` refuses an unlabelled file, and
+    :func:`~deepfm_lite.predict.predict_file` scores it without metrics.
 
     With ``chunksize`` it returns an iterator of DataFrames, each holding the valid rows among
     the next ``chunksize`` lines, so a file larger than memory can be processed chunk by chunk;
@@ -642,8 +676,8 @@ def _parse_block(lines: list[bytes], first_line: int, layout: _Layout, path: Pat
                         count=len(lines))
     problems: dict[int, str] = {}  # line index in block -> what is wrong
     for index in np.flatnonzero(found != expected):
-        problems[int(index)] = (f"found {found[index]} columns, expected {expected} "
-                                f"({', '.join(layout.names[:2])}, ...)")
+        problems[int(index)] = (f"found {found[index]} columns, expected "
+                                f"{layout.columns_expected()}")
     good = np.flatnonzero(found == expected)
     try:
         frame, bad_rows = _read_normalised(b"".join(lines[i] for i in good), layout)
@@ -719,14 +753,16 @@ def _numbers(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _normalise(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
-    """Typed columns ``label, I1..I13, C1..C26`` and, per bad row, its first bad column."""
+    """Typed columns ``[label,] I1..I13, C1..C26`` and, per bad row, its first bad column."""
     bad: dict[int, str] = {}
     columns: dict[str, object] = {}
-    label, _ = _numbers(raw[CRITEO_LABEL])
-    is_label = np.isin(label, (0.0, 1.0))
-    for row in np.flatnonzero(~is_label):
-        bad.setdefault(int(row), f"column label: {raw[CRITEO_LABEL].iloc[row]!r} is not 0 or 1")
-    columns[CRITEO_LABEL] = np.where(is_label, label, 0).astype(np.int64)
+    if CRITEO_LABEL in raw.columns:  # test.txt has none
+        label, _ = _numbers(raw[CRITEO_LABEL])
+        is_label = np.isin(label, (0.0, 1.0))
+        for row in np.flatnonzero(~is_label):
+            bad.setdefault(int(row),
+                           f"column label: {raw[CRITEO_LABEL].iloc[row]!r} is not 0 or 1")
+        columns[CRITEO_LABEL] = np.where(is_label, label, 0).astype(np.int64)
     for name in CRITEO_INTEGER:
         numbers, empty = _numbers(raw[name])
         with np.errstate(invalid="ignore"):
