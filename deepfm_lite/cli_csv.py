@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from .cli_checks import UsageError
+from .data import first_non_number
 from .datasets import GROUND_TRUTH_COLUMNS, infer_fields
 
 
@@ -114,14 +115,10 @@ def _check_labels(path: Path, frame: pd.DataFrame, label: str) -> None:
 
 def _check_numbers(path: Path, frame: pd.DataFrame, numeric: Sequence[str]) -> None:
     for name in numeric:
-        column = frame[name]
-        if pd.api.types.is_numeric_dtype(column):
-            continue
-        bad = (pd.to_numeric(column, errors="coerce").isna() & column.notna()).to_numpy()
-        if bad.any():
-            row = int(bad.argmax())
+        row = first_non_number(frame[name])
+        if row is not None:
             raise UsageError(f"{path}: {_where(path, row)}, column {name!r} (--numeric) holds "
-                             f"{_cell(column.iloc[row])}, not a number")
+                             f"{_cell(frame[name].iloc[row])}, not a number")
 
 
 def _cell(value) -> str:

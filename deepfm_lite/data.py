@@ -231,13 +231,20 @@ def _category_keys(series: pd.Series) -> pd.Series:
     return series.astype("string")
 
 
+def first_non_number(column: pd.Series) -> int | None:
+    """Position of the first value of ``column`` that is present but not a number, or None."""
+    if pd.api.types.is_numeric_dtype(column):
+        return None
+    bad = (pd.to_numeric(column, errors="coerce").isna() & column.notna()).to_numpy()
+    return int(bad.argmax()) if bad.any() else None
+
+
 def _numeric_column(df: pd.DataFrame, name: str) -> np.ndarray:
     """Column ``name`` as float64; NaN where missing. A value that is not a number is an error."""
     column = df[name]
     converted = pd.to_numeric(column, errors="coerce")
-    bad = converted.isna() & column.notna()
-    if bad.any():
-        row = bad.to_numpy().nonzero()[0][0]
+    row = first_non_number(column)
+    if row is not None:
         raise ValueError(f"numeric field {name!r} holds a non-number {column.iloc[row]!r} "
                          f"at row {row}")
     return converted.to_numpy(dtype=np.float64)

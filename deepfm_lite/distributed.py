@@ -49,10 +49,10 @@ from .metrics import auc, logloss
 from .training import (
     EarlyStopping,
     _batches,
-    _check_budget,
     _check_data,
     _diverged,
     _logits,
+    check_fit_arguments,
     seed_everything,
 )
 
@@ -207,12 +207,7 @@ def fit_distributed(model: nn.Module, train: EncodedData, valid: EncodedData | N
     the whole validation split, ``seconds`` is the slowest rank's and ``samples_per_s`` counts
     the rows of all ranks. Each rank checks the data (one pass over it, as ``fit`` does).
     """
-    _check_data("train", train, model, need_labels=True)
-    if valid is not None:
-        _check_data("valid", valid, model, need_labels=True)
-    _check_budget(epochs, batch_size, lr, weight_decay)
-    if patience is not None and (valid is None or patience < 1):
-        raise ValueError("patience needs validation data and must be >= 1")
+    check_fit_arguments(model, train, valid, epochs, batch_size, lr, weight_decay, patience)
     device, world = context.device, context.world_size
     precision = amp_dtype(amp, device)
     scaler = grad_scaler(precision, device)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from . import settings
+from .data import first_non_number
 from .datasets.criteo import _sniff, apply_criteo_recipe, read_criteo
 
 READ_BYTES = 1 << 23  # 8 MiB per read while hashing and counting lines
@@ -216,14 +217,10 @@ def _check_csv_chunk(path: Path, frame: pd.DataFrame, label: str | None,
             raise ValueError(f"{path}: line {int(frame.index[row]) + 2}: column {label!r} (the "
                              f"label) {said}; a label must be 0 or 1")
     for name in numeric:
-        column = frame[name]
-        if pd.api.types.is_numeric_dtype(column):
-            continue
-        bad = (pd.to_numeric(column, errors="coerce").isna() & column.notna()).to_numpy()
-        if bad.any():
-            row = int(bad.argmax())
+        row = first_non_number(frame[name])
+        if row is not None:
             raise ValueError(f"{path}: line {int(frame.index[row]) + 2}: numeric column "
-                             f"{name!r} holds {column.iloc[row]!r}, not a number")
+                             f"{name!r} holds {frame[name].iloc[row]!r}, not a number")
 
 
 def csv_header(path: Path) -> list[str]:

@@ -206,6 +206,19 @@ def oracle_metrics(data: EncodedData) -> dict[str, float] | None:
     return {"auc": auc(labels, data.p_true), "logloss": logloss(labels, data.p_true)}
 
 
+def check_fit_arguments(model: nn.Module, train: EncodedData, valid: EncodedData | None,
+                        epochs: int, batch_size: int, lr: float, weight_decay: float,
+                        patience: int | None) -> None:
+    """Everything :func:`fit` (and ``distributed.fit_distributed``) refuses before training:
+    the data (ids in range, finite values, labels in [0, 1]), the budget and ``patience``."""
+    _check_data("train", train, model, need_labels=True)
+    if valid is not None:
+        _check_data("valid", valid, model, need_labels=True)
+    _check_budget(epochs, batch_size, lr, weight_decay)
+    if patience is not None and (valid is None or patience < 1):
+        raise ValueError("patience needs validation data and must be >= 1")
+
+
 class EarlyStopping:
     """Early stopping on validation AUC: remembers the best epoch's weights and says when
     ``patience`` epochs in a row have not beaten it (``patience=None``: never stops)."""
@@ -259,12 +272,7 @@ def fit(model: nn.Module, train: EncodedData, valid: EncodedData | None = None, 
     the end of each epoch, from the sum the loop keeps anyway (no extra device sync per step);
     the step is then found among the epoch's step losses, which are kept on the device.
     """
-    _check_data("train", train, model, need_labels=True)
-    if valid is not None:
-        _check_data("valid", valid, model, need_labels=True)
-    _check_budget(epochs, batch_size, lr, weight_decay)
-    if patience is not None and (valid is None or patience < 1):
-        raise ValueError("patience needs validation data and must be >= 1")
+    check_fit_arguments(model, train, valid, epochs, batch_size, lr, weight_decay, patience)
     show = settings.progress if progress is None else progress
     target = resolve_device(device)
     precision = amp_dtype(amp, target)  # None (float32): autocast and scaler then do nothing
