@@ -444,13 +444,15 @@ UI = {
 }
 
 
-@dataclass
-class Card:
-    """Text shown in a notebook: plain text for terminals and nbval, Markdown for Jupyter."""
+class Shown:
+    """Shown as its ``text`` in terminals and nbval, as its ``markdown`` in Jupyter.
+
+    Subclasses are dataclasses with ``text`` and ``markdown`` fields, declared with
+    ``repr=False`` so that this ``__repr__`` stays theirs.
+    """
 
     text: str
     markdown: str
-    found: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return self.text
@@ -460,6 +462,15 @@ class Card:
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
         return {"text/plain": self.text, "text/markdown": self.markdown}
+
+
+@dataclass(repr=False)
+class Card(Shown):
+    """Text shown in a notebook: plain text for terminals and nbval, Markdown for Jupyter."""
+
+    text: str
+    markdown: str
+    found: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def mentioned(self) -> list[str]:

@@ -34,6 +34,7 @@ from .interview import (
     POINTS,
     Card,
     KeyPoint,
+    Shown,
     _card,
     _contains,
     _is_unanswered,
@@ -426,8 +427,8 @@ def choose_follow_up(question_id: str, missed: list[str],
     return None, next((qid for qid in DEFAULT_FOLLOW_UPS if qid not in asked), None)
 
 
-@dataclass
-class RoundFeedback:
+@dataclass(repr=False)
+class RoundFeedback(Shown):
     """The feedback on one answer, shown as text (and Markdown in Jupyter).
 
     ``covered`` and ``missed`` are checklist point names in order of importance; ``target`` is
@@ -453,15 +454,6 @@ class RoundFeedback:
     def done(self) -> bool:
         """True when this was the last round's feedback."""
         return self.accepted and self.next_id is None
-
-    def __str__(self) -> str:
-        return self.text
-
-    def __repr__(self) -> str:
-        return self.text
-
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
-        return {"text/plain": self.text, "text/markdown": self.markdown}
 
 
 def _point_text(name: str, lang: str) -> str:
