@@ -7,11 +7,13 @@ learner runs it; the notebook file itself is never written. The verdict of every
 
 Cells that come after an unanswered or failing exercise use the learner's code, so they would
 only fail again with a knock-on error (an ``IndexError`` three cells later says nothing new).
-Once a check says "Not yet", or a cell fails, the grader runs only the cells that hold the
-learner's answers and the check cells after them; the rest are skipped and the exercise is
-reported with the first reason it is not done. Which cells hold answers is read from the
-solution notebook of the same name (the cells with ``### BEGIN SOLUTION``), found in the
-``solutions/`` folder beside ``exercises/``.
+Once an answer is found not written yet (a cell raises the placeholder's
+``NotImplementedError``), a check says "Not yet", or a cell fails, the grader runs only the
+cells that hold the learner's answers and the check cells after them; the rest are skipped.
+The reason reported is the first check that said "Not yet" or the first cell that failed,
+whichever came first; an answer left unwritten is the reason only when no check after it said
+so. Which cells hold answers is read from the solution notebook of the same name (the cells
+with ``### BEGIN SOLUTION``), found in the ``solutions/`` folder beside ``exercises/``.
 """
 
 from __future__ import annotations
@@ -98,6 +100,13 @@ def _verdict(cell, index: int) -> CheckVerdict:
                                       "(`feedback = checks.check_...(...)`)")
 
 
+def _unwritten(index: int, is_answer: bool) -> str:
+    """The reason for a cell that raised the exercise's ``NotImplementedError`` placeholder."""
+    if is_answer:
+        return f"cell {index} is not written yet (it raises NotImplementedError)"
+    return f"cell {index} raised NotImplementedError: an answer it uses is not written yet"
+
+
 def grade_notebook(path: Path | str, timeout: int = CELL_TIMEOUT_S) -> ExerciseGrade:
     """Run one exercise notebook in a fresh kernel (without saving it) and grade it."""
     from nbclient import NotebookClient
@@ -105,10 +114,14 @@ def grade_notebook(path: Path | str, timeout: int = CELL_TIMEOUT_S) -> ExerciseG
     path = Path(path)
     notebook = nbformat.read(path, as_version=4)
     answers = answer_cell_ids(path)
+    # shutdown_kernel="immediate": the kernel is stopped at once instead of being asked to
+    # finish (about a second per notebook); it holds nothing the grader needs.
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
+                            shutdown_kernel="immediate",
                             resources={"metadata": {"path": str(path.resolve().parent)}})
     grade = ExerciseGrade(path.stem, passed=True)
     stopped_by = ""  # the first reason the exercise is not done; later cells are skipped
+    unwritten = ""  # the first cell that raised the placeholder's NotImplementedError
     previous = os.environ.get("DEEPFM_LITE_PROGRESS")
     os.environ["DEEPFM_LITE_PROGRESS"] = "0"  # no progress bars in the kernel's output
     try:
@@ -119,7 +132,7 @@ def grade_notebook(path: Path | str, timeout: int = CELL_TIMEOUT_S) -> ExerciseG
                     continue
                 is_check = CHECK_CALL in cell.source
                 is_answer = cell.get("id", "") in answers
-                if stopped_by and not (is_check or is_answer):
+                if (stopped_by or unwritten) and not (is_check or is_answer):
                     continue
                 client.execute_cell(cell, index)
                 if is_check:
@@ -129,16 +142,16 @@ def grade_notebook(path: Path | str, timeout: int = CELL_TIMEOUT_S) -> ExerciseG
                         stopped_by = f"{verdict.check}: {verdict.message}"
                     continue
                 error = _error(cell)
-                if error and not stopped_by and not (is_answer and "NotImplementedError" in
-                                                     error):
+                if error and error.startswith("NotImplementedError"):  # a placeholder ran
+                    unwritten = unwritten or _unwritten(index, is_answer)
+                elif error and not stopped_by:
                     stopped_by = f"cell {index} raised {error}"
     finally:
         if previous is None:
             os.environ.pop("DEEPFM_LITE_PROGRESS", None)
         else:
             os.environ["DEEPFM_LITE_PROGRESS"] = previous
-    if not grade.checks and not stopped_by:
-        stopped_by = "the notebook calls no check"
+    stopped_by = stopped_by or unwritten or ("" if grade.checks else "the notebook calls no check")
     grade.passed = not stopped_by
     grade.reason = stopped_by
     return grade

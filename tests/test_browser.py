@@ -1,17 +1,15 @@
-"""The quiz widget in a real browser: JupyterLab in headless Chromium, driven by Playwright.
+"""The quiz widget and the learner's way in, in a real browser: JupyterLab in headless Chromium,
+driven by Playwright.
 
-Starts JupyterLab on 127.0.0.1 (random free port, random token, every Jupyter directory in a
-temporary folder), opens a notebook, clears it, runs all cells, then answers the notebook's
-first quiz wrongly and rightly through the widget and checks the feedback text each time.
+One JupyterLab server for the module, started the way the README says (``jupyter lab
+notebooks/``, so ``notebooks/`` is the root; random free port, random token, every Jupyter
+directory in a temporary folder), and one Chromium page:
 
-Two notebooks: a scratch notebook shaped like a chapter notebook (title, then a quiz cell),
-written to the temporary folder, so the widget is proven even before the chapters exist; and
-``notebooks/01_ctr_basics.ipynb`` itself (skipped, with the reason, while it is missing).
-
-And the learner's way in: JupyterLab started the way the README says (``jupyter lab
-notebooks/``, so ``notebooks/`` is the root), notebook 00 opened and left unmodified, the
-exercises and solutions listed in the file browser, and a click on 00's link to an exercise
-opening that exercise in a tab.
+* notebook 00 opens unmodified, the exercises and solutions are listed in the file browser, and
+  a click on 00's link to an exercise opens that exercise in a tab;
+* notebook 01's saved outputs are cleared, its first quiz cell is run, and the quiz is answered
+  wrongly and rightly through the widget, the feedback text checked each time. (nbval runs
+  every cell of 01; here only the widget, which nbval cannot click, is under test.)
 
 Needs Debian's ``chromium`` package and the ``playwright`` Python package (never
 ``playwright install``); skipped with the reason when either is missing.
@@ -20,6 +18,7 @@ Needs Debian's ``chromium`` package and the ``playwright`` Python package (never
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.util
 import json
 import os
@@ -50,16 +49,16 @@ CHROMIUM_FLAGS = [
 ]
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "01_ctr_basics.ipynb"
+NOTEBOOK_BYTES = NOTEBOOK.read_bytes()
 COURSE_MAP = REPO / "notebooks" / "00_course_map.ipynb"
 FIRST_EXERCISE = "exercises/01_logloss_auc.ipynb"
 FIRST_EXERCISE_LINK = "01 LogLoss and AUC"  # its link text in 00's table of exercises
 SETTLE_S = 3  # time for JupyterLab to write kernel metadata into a notebook, if it were to
-SCRATCH_QUIZ = "01.core_challenge"
 
 SERVER_START_TIMEOUT_S = 90
 NOTEBOOK_OPEN_TIMEOUT_S = 120
 KERNEL_READY_TIMEOUT_S = 120
-RUN_ALL_TIMEOUT_S = 420  # notebook 01 is meant to run in about 60 s; leave room on a busy box
+RUN_ALL_TIMEOUT_S = 420  # a course notebook runs in about a minute; room for a busy box
 FEEDBACK_TIMEOUT_S = 30
 
 ASK_CALL = re.compile(r"""quiz\.ask\(\s*["']([^"']+)["'](?:\s*,\s*lang\s*=\s*["'](\w+)["'])?""")
@@ -249,8 +248,9 @@ def _run_all_and_wait(page: Page, log_path: Path) -> None:
 
 
 def _answer_first_quiz(page: Page, letter: str) -> str:
-    """Pick ``letter`` in the first quiz widget, press Check, return the feedback text."""
-    panel = page.locator(".deepfm-quiz").first
+    """Pick ``letter`` in the first quiz widget of the notebook in view, press Check, return the
+    feedback text."""
+    panel = page.locator(".jp-NotebookPanel:visible .deepfm-quiz").first
     panel.scroll_into_view_if_needed(timeout=FEEDBACK_TIMEOUT_S * 1000)
     feedback = panel.locator(".deepfm-quiz-feedback")
     before = feedback.inner_text(timeout=FEEDBACK_TIMEOUT_S * 1000)
@@ -268,14 +268,30 @@ def _answer_first_quiz(page: Page, letter: str) -> str:
                          f"{letter} and pressing Check (feedback still {before!r})")
 
 
-def first_quiz(notebook_path: Path) -> tuple[str, str]:
-    """The id and language of the first ``quiz.ask(...)`` in the notebook's code cells."""
+def first_quiz(notebook_path: Path) -> tuple[int, str, str]:
+    """The cell index, id and language of the first ``quiz.ask(...)`` in the notebook."""
     notebook = nbformat.read(notebook_path, as_version=4)
-    for cell in notebook.cells:
+    for index, cell in enumerate(notebook.cells):
         match = ASK_CALL.search(cell.source) if cell.cell_type == "code" else None
         if match:
-            return match.group(1), match.group(2) or "en"
+            return index, match.group(1), match.group(2) or "en"
     raise AssertionError(f"{notebook_path} has no quiz.ask(...) cell")
+
+
+def _run_one_cell(page: Page, index: int, log_path: Path) -> None:
+    """Clear the saved outputs, run cell ``index`` alone, wait until it ran without an error."""
+    page.evaluate("window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
+    page.evaluate(f"window.jupyterapp.shell.currentWidget.content.activeCellIndex = {index}")
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-cell')")
+    _wait_until(page, f"""() => {{
+      const panel = window.jupyterapp.shell.currentWidget;
+      const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+      const cell = panel.content.widgets[{index}];
+      return cell.model.executionCount !== null && !!kernel && kernel.status === 'idle';
+    }}""", RUN_ALL_TIMEOUT_S, f"cell {index} did not run", log_path)
+    errors = [output for output in page.evaluate(f"""() => window.jupyterapp.shell.currentWidget
+      .content.widgets[{index}].model.outputs.toJSON()""") if output["output_type"] == "error"]
+    assert not errors, f"cell {index} raised: {errors}"
 
 
 @contextlib.contextmanager
@@ -301,89 +317,78 @@ def _open_notebook(page: Page, base: str, token: str, relative: str, log_path: P
                 "the kernel was not ready and idle", log_path)
 
 
-def check_quiz_in_browser(root: Path, notebook_path: Path, home: Path) -> None:
-    question_id, lang = first_quiz(notebook_path)
-    question = quiz.get(question_id)
-    wrong = next(o.letter for o in question.options if o.letter != question.answer)
-    relative = urllib.parse.quote(notebook_path.relative_to(root).as_posix())
-    with jupyterlab(root, home) as (base, token, log_path), _page(home) as page:
-        _open_notebook(page, base, token, relative, log_path)
-        _run_all_and_wait(page, log_path)
+@dataclasses.dataclass
+class Lab:
+    """The module's JupyterLab server (rooted at notebooks/) and its Chromium page."""
 
-        question_text = " ".join(question.question[lang].split())
-        shown = " ".join(page.locator(".jp-Notebook").inner_text().split())
-        assert question_text in shown, "the quiz's question text is not shown"
+    base: str
+    token: str
+    log_path: Path
+    page: Page
 
-        expected_wrong = quiz.check(question_id, wrong, lang=lang).text
-        assert _answer_first_quiz(page, wrong) == " ".join(expected_wrong.split())
-        expected_right = quiz.check(question_id, question.answer, lang=lang).text
-        assert _answer_first_quiz(page, question.answer) == " ".join(expected_right.split())
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory) -> Iterator[Lab]:
+    """``jupyter lab notebooks/``, the README's launch, and one page, shared by the tests below:
+    each opens its own notebook in its own tab and kernel."""
+    home = tmp_path_factory.mktemp("jupyterlab-home")
+    with jupyterlab(REPO / "notebooks", home) as (base, token, log_path), _page(home) as page:
+        yield Lab(base, token, log_path, page)
 
 
 # --------------------------------------------------------------------------- the tests
 
 
-def write_scratch_notebook(path: Path) -> None:
-    """A notebook shaped like a chapter: title, a quiz, some explanation and code, a 2nd quiz."""
-    cells = [
-        nbformat.v4.new_markdown_cell("# Scratch chapter\n\nA guiding question first."),
-        nbformat.v4.new_code_cell(f'from deepfm_lite import quiz\n\nquiz.ask("{SCRATCH_QUIZ}")'),
-        nbformat.v4.new_markdown_cell("Some explanation, then code."),
-        nbformat.v4.new_code_cell("total = sum(range(10))\nassert total == 45\ntotal"),
-        nbformat.v4.new_code_cell('quiz.ask("01.auc_meaning")'),
-    ]
-    notebook = nbformat.v4.new_notebook(cells=cells)
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                       "language": "python"}
-    nbformat.write(notebook, path)
+def test_first_quiz_of_notebook_01_answers_wrongly_then_rightly(lab):
+    index, question_id, lang = first_quiz(NOTEBOOK)
+    question = quiz.get(question_id)
+    wrong = next(o.letter for o in question.options if o.letter != question.answer)
+    page = lab.page
+    _open_notebook(page, lab.base, lab.token, NOTEBOOK.name, lab.log_path)
+    _run_one_cell(page, index, lab.log_path)
+
+    question_text = " ".join(question.question[lang].split())
+    shown = " ".join(page.locator(".jp-NotebookPanel:visible .jp-Notebook").inner_text().split())
+    assert question_text in shown, "the quiz's question text is not shown"
+
+    expected_wrong = quiz.check(question_id, wrong, lang=lang).text
+    assert _answer_first_quiz(page, wrong) == " ".join(expected_wrong.split())
+    expected_right = quiz.check(question_id, question.answer, lang=lang).text
+    assert _answer_first_quiz(page, question.answer) == " ".join(expected_right.split())
+    assert NOTEBOOK.read_bytes() == NOTEBOOK_BYTES, "the browser run wrote notebook 01"
 
 
-def test_quiz_widget_answers_wrongly_then_rightly_in_jupyterlab(tmp_path):
-    root = tmp_path / "root"
-    root.mkdir()
-    write_scratch_notebook(root / "scratch.ipynb")
-    check_quiz_in_browser(root, root / "scratch.ipynb", tmp_path / "home")
-
-
-def test_first_quiz_of_notebook_01_in_jupyterlab(tmp_path):
-    if not NOTEBOOK.exists():
-        pytest.skip(f"{NOTEBOOK.relative_to(REPO)} does not exist yet")
-    check_quiz_in_browser(REPO, NOTEBOOK, tmp_path / "home")
-
-
-
-def test_exercise_opens_from_the_course_maps_link_under_jupyter_lab_notebooks(tmp_path):
-    root = REPO / "notebooks"  # `jupyter lab notebooks/`: the README's launch
-    relative = COURSE_MAP.relative_to(root).as_posix()
+def test_exercise_opens_from_the_course_maps_link_under_jupyter_lab_notebooks(lab):
+    relative = COURSE_MAP.relative_to(REPO / "notebooks").as_posix()
     before = COURSE_MAP.read_bytes()
-    with jupyterlab(root, tmp_path / "home") as (base, token, log_path), \
-            _page(tmp_path / "home") as page:
-        _open_notebook(page, base, token, relative, log_path)
-        time.sleep(SETTLE_S)
-        opened = page.evaluate(CURRENT_STATE_JS)
-        assert opened == {"path": relative, "dirty": False}, \
-            f"opening {relative} modified it: {opened}"
+    page, log_path = lab.page, lab.log_path
+    _open_notebook(page, lab.base, lab.token, relative, log_path)
+    time.sleep(SETTLE_S)
+    opened = page.evaluate(CURRENT_STATE_JS)
+    assert opened == {"path": relative, "dirty": False}, \
+        f"opening {relative} modified it: {opened}"
 
-        page.evaluate("window.jupyterapp.commands.execute('filebrowser:activate')")
-        names = page.locator(".jp-FileBrowser .jp-DirListing-itemText")
-        for folder in ("exercises", "solutions"):
-            names.filter(has_text=re.compile(rf"^\s*{folder}\s*$")).first.wait_for(
-                timeout=FEEDBACK_TIMEOUT_S * 1000)
+    page.evaluate("window.jupyterapp.commands.execute('filebrowser:activate')")
+    names = page.locator(".jp-FileBrowser .jp-DirListing-itemText")
+    for folder in ("exercises", "solutions"):
+        names.filter(has_text=re.compile(rf"^\s*{folder}\s*$")).first.wait_for(
+            timeout=FEEDBACK_TIMEOUT_S * 1000)
 
-        # JupyterLab rewrites a relative link's href (to a /files/ URL, with a command that
-        # opens the document), so the link is found by its text.
-        link = page.locator(".jp-RenderedMarkdown a", has_text=FIRST_EXERCISE_LINK).first
-        link.scroll_into_view_if_needed(timeout=FEEDBACK_TIMEOUT_S * 1000)
-        link.click(timeout=FEEDBACK_TIMEOUT_S * 1000)
-        _wait_until(page, f"""() => {{
-          const widget = window.jupyterapp.shell.currentWidget;
-          return !!(widget && widget.context && widget.context.path === "{FIRST_EXERCISE}"
-                    && widget.content && widget.content.widgets
-                    && widget.content.widgets.length > 0);
-        }}""", NOTEBOOK_OPEN_TIMEOUT_S, f"clicking the link did not open {FIRST_EXERCISE}",
-                    log_path)
-        title = page.locator(".jp-NotebookPanel:visible .jp-RenderedMarkdown h1").first
-        assert "Exercise 1" in title.inner_text(timeout=FEEDBACK_TIMEOUT_S * 1000)
-        tabs = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tabLabel").all_inner_texts()
-        assert {"00_course_map.ipynb", "01_logloss_auc.ipynb"} <= set(tabs), tabs
+    # JupyterLab rewrites a relative link's href (to a /files/ URL, with a command that
+    # opens the document), so the link is found by its text.
+    link = page.locator(".jp-NotebookPanel:visible .jp-RenderedMarkdown a",
+                        has_text=FIRST_EXERCISE_LINK).first
+    link.scroll_into_view_if_needed(timeout=FEEDBACK_TIMEOUT_S * 1000)
+    link.click(timeout=FEEDBACK_TIMEOUT_S * 1000)
+    _wait_until(page, f"""() => {{
+      const widget = window.jupyterapp.shell.currentWidget;
+      return !!(widget && widget.context && widget.context.path === "{FIRST_EXERCISE}"
+                && widget.content && widget.content.widgets
+                && widget.content.widgets.length > 0);
+    }}""", NOTEBOOK_OPEN_TIMEOUT_S, f"clicking the link did not open {FIRST_EXERCISE}",
+                log_path)
+    title = page.locator(".jp-NotebookPanel:visible .jp-RenderedMarkdown h1").first
+    assert "Exercise 1" in title.inner_text(timeout=FEEDBACK_TIMEOUT_S * 1000)
+    tabs = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tabLabel").all_inner_texts()
+    assert {"00_course_map.ipynb", "01_logloss_auc.ipynb"} <= set(tabs), tabs
     assert COURSE_MAP.read_bytes() == before

@@ -1,19 +1,18 @@
 """exercises/ is exactly what scripts/make_exercises.py writes from solutions/, and an
-unanswered exercise never passes: every check in a freshly generated exercise notebook, run in
-a fresh kernel, reports "Not yet" and lets no error escape."""
+unanswered exercise never passes: every check in a freshly generated exercise notebook, graded
+in a fresh kernel, reports "Not yet" and lets no error escape."""
 
 from __future__ import annotations
 
 import importlib.util
-import json
+import shutil
 import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
-from deepfm_lite.checks import NOT_YET, PASS_MARK
+from deepfm_lite.progress import CHECK_CALL, grade_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("make_exercises",
@@ -197,38 +196,30 @@ def test_the_test_command_never_runs_a_learners_exercises(pytestconfig):
 # ---- every generated exercise: its checks say "not yet" ---------------------------------------
 
 
-def _texts(cell) -> list[str]:
-    """Lines a cell showed: printed text and the plain-text form of displayed data."""
-    lines = []
-    for output in cell.outputs:
-        if output.output_type == "stream":
-            lines += output.text.splitlines()
-        elif output.output_type in ("display_data", "execute_result"):
-            lines += output.data.get("text/plain", "").splitlines()
-    return lines
-
-
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
-def test_unanswered_exercise_never_passes_a_check(solution):
+def test_unanswered_exercise_never_passes_a_check(solution, tmp_path):
+    """The freshly generated exercise, graded as ``python -m deepfm_lite progress`` grades a
+    learner's notebook (a fresh kernel, from its own folder): every check cell runs and says
+    "Not yet" with its own message, no error escapes a check, and the reason the exercise is
+    not done is the first check's, so no cell before it failed."""
+    exercises, solutions = tmp_path / "exercises", tmp_path / "solutions"
+    exercises.mkdir()
+    solutions.mkdir()
+    shutil.copy(solution, solutions)  # the grader reads which cells hold answers from it
     text = make_exercises.expected_exercises(solution.name[:2])[
         make_exercises.EXERCISES / solution.name]
-    notebook = nbformat.reads(text, as_version=4)
-    client = NotebookClient(notebook, timeout=300, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(make_exercises.EXERCISES)}})
-    client.execute()
-    check_cells = [c for c in notebook.cells
-                   if c.cell_type == "code" and "checks.check_" in c.source]
+    (exercises / solution.name).write_text(text, encoding="utf-8")
+    check_cells = [c for c in nbformat.reads(text, as_version=4).cells
+                   if c.cell_type == "code" and CHECK_CALL in c.source]
     assert check_cells, f"{solution.name} calls no check"
-    for cell in check_cells:
-        errors = [o for o in cell.outputs if o.output_type == "error"]
-        assert not errors, f"{solution.name} cell {cell.id}: {errors[0].ename} escaped the check"
-        lines = _texts(cell)
-        assert any(line.startswith(NOT_YET) for line in lines), (cell.id, lines)
-    shown = [line for cell in notebook.cells if cell.cell_type == "code" for line in _texts(cell)]
-    passed = [line for line in shown if line.startswith(PASS_MARK)]
-    assert not passed, f"an unanswered exercise passed: {passed}"
-    # The cells before the first unanswered one (imports, data) run cleanly: the first error
-    # of the notebook is the learner's NotImplementedError.
-    raised = [o.ename for c in notebook.cells if c.cell_type == "code" for o in c.outputs
-              if o.output_type == "error"]
-    assert raised and raised[0] == "NotImplementedError", json.dumps(raised)
+
+    grade = grade_notebook(exercises / solution.name)
+
+    assert not grade.passed, f"an unanswered exercise passed: {grade}"
+    assert len(grade.checks) == len(check_cells), grade.checks  # every check ran
+    for verdict in grade.checks:
+        # A check that raised, or showed no verdict, is named "the check in cell N".
+        assert verdict.check.startswith("check_"), verdict
+        assert not verdict.passed and verdict.message, verdict
+    first = grade.checks[0]
+    assert grade.reason == f"{first.check}: {first.message}", grade.reason

@@ -3,11 +3,13 @@
 Each test grades small exercise notebooks in a temporary course folder (``exercises/`` and its
 ``solutions/``), in real kernels: an unanswered exercise is "not yet" with the check's own
 hint and no knock-on error from the cells after it; a filled-in one passes; a failing cell
-after a passing check is named; the graded notebook is never written.
+after a passing check is named; the graded notebook is never written. A kernel costs a few
+seconds, so each scenario is graded once.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -15,7 +17,12 @@ import nbformat
 import pytest
 
 from deepfm_lite.cli import main
-from deepfm_lite.progress import exercise_paths, format_grades, grade_notebook
+from deepfm_lite.progress import (
+    ExerciseGrade,
+    exercise_paths,
+    format_grades,
+    grade_notebook,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,6 +40,7 @@ CHECK = "feedback = checks.check_inner_product(inner_products)"
 USE = """open("used.txt", "w").close()
 pairs = inner_products(torch.randn(2, 4, 3))
 assert pairs.shape == (2, 6)"""
+MARK = 'open("marked.txt", "w").close()'  # leaves a mark when run
 
 
 def _notebook(*sources: str) -> nbformat.NotebookNode:
@@ -62,27 +70,6 @@ def _exercise(course: Path, *sources: str) -> Path:
     return path
 
 
-def test_unanswered_exercise_is_not_yet_with_the_checks_hint_and_no_knock_on(course):
-    path = _exercise(course, IMPORTS, UNANSWERED, CHECK, USE)
-    before = path.read_bytes()
-    grade = grade_notebook(path)
-    assert not grade.passed
-    assert grade.reason.startswith("check_inner_product: ")
-    assert "not written yet" in grade.reason
-    assert [v.check for v in grade.checks] == ["check_inner_product"]
-    assert not (course / "exercises" / "used.txt").exists(), "a cell after the check ran"
-    assert path.read_bytes() == before, "the grader wrote the learner's notebook"
-
-
-def test_filled_in_exercise_passes_and_runs_to_the_end(course):
-    answered = ANSWER.replace("    ### BEGIN SOLUTION\n", "").replace("    ### END SOLUTION", "")
-    path = _exercise(course, IMPORTS, answered, CHECK, USE)
-    grade = grade_notebook(path)
-    assert grade.passed, grade.reason
-    assert grade.checks[0].passed and "row-major" in grade.checks[0].message
-    assert (course / "exercises" / "used.txt").exists()
-
-
 def test_a_wrong_answer_reports_the_checks_hint(course):
     wrong = ANSWER.replace("offset=1", "offset=0")  # keeps the i = j pairs
     path = _exercise(course, IMPORTS, wrong, CHECK, USE)
@@ -105,32 +92,50 @@ def test_an_error_before_any_check_is_the_reason(course):
     assert grade.reason.startswith("cell 1 raised ModuleNotFoundError"), grade.reason
 
 
-def test_the_real_exercise_01_unanswered_and_answered(tmp_path):
+def test_the_real_exercise_01_filled_in_passes(tmp_path):
+    # Unanswered, every exercise is graded "not yet" in tests/test_exercises.py.
     for folder in ("exercises", "solutions"):
         (tmp_path / folder).mkdir()
-        shutil.copy(ROOT / folder / "01_logloss_auc.ipynb", tmp_path / folder)
-    unanswered = grade_notebook(tmp_path / "exercises" / "01_logloss_auc.ipynb")
-    assert not unanswered.passed and unanswered.reason.startswith("check_logloss: ")
-    assert [v.passed for v in unanswered.checks] == [False, False]  # both checks still ran
+        shutil.copy(ROOT / "solutions" / "01_logloss_auc.ipynb", tmp_path / folder)
     # A learner who filled it in (here: the worked answers) and saved it.
-    shutil.copy(ROOT / "solutions" / "01_logloss_auc.ipynb", tmp_path / "exercises")
     answered = grade_notebook(tmp_path / "exercises" / "01_logloss_auc.ipynb")
     assert answered.passed, answered.reason
     assert [v.check for v in answered.checks] == ["check_logloss", "check_auc"]
+    unanswered = ExerciseGrade("00_other", passed=False, reason="check_x: not written yet")
     table = format_grades([unanswered, answered])
-    assert "not yet  check_logloss: " in table and "1 of 2 exercises passed" in table
+    assert "00_other        not yet  check_x: not written yet" in table
+    assert "01_logloss_auc  passed" in table and "1 of 2 exercises passed" in table
 
 
-def test_cli_progress_exit_codes_and_lines(course, capsys, monkeypatch):
-    path = _exercise(course, IMPORTS, UNANSWERED, CHECK, USE)
+def test_cli_grades_unanswered_then_filled_in(course, capsys, monkeypatch):
+    # The answer is used before its check: unanswered, that cell raises NotImplementedError,
+    # which is not the reason, and the cell after it is skipped.
+    path = _exercise(course, IMPORTS, UNANSWERED, USE, MARK, CHECK)
+    before = path.read_bytes()
     assert main(["progress", str(path)]) == 1
     out = capsys.readouterr().out
-    assert "09_pairs  not yet  check_inner_product: " in out
+    assert "09_pairs  not yet  check_inner_product: " in out and "not written yet" in out
     assert out.rstrip().endswith("0 of 1 exercises passed")
-    _exercise(course, IMPORTS, ANSWER, CHECK, USE)
+    assert (course / "exercises" / "used.txt").exists(), "the cell using the answer did not run"
+    assert not (course / "exercises" / "marked.txt").exists(), "a cell after it ran"
+    assert path.read_bytes() == before, "the grader wrote the learner's notebook"
+
+    answered = ANSWER.replace("    ### BEGIN SOLUTION\n", "").replace("    ### END SOLUTION", "")
+    _exercise(course, IMPORTS, answered, CHECK, USE)
     monkeypatch.chdir(course)  # the default: exercises/ of the current folder
     assert main(["progress", "--json"]) == 0
-    assert '"passed": true' in capsys.readouterr().out
+    [grade] = json.loads(capsys.readouterr().out)
+    assert grade["passed"] and grade["checks"][0]["check"] == "check_inner_product"
+    assert "row-major" in grade["checks"][0]["message"]
+    assert (course / "exercises" / "used.txt").exists(), "the answered notebook ran to its end"
+
+
+def test_an_unwritten_answer_without_a_check_is_the_reason(course):
+    path = _exercise(course, IMPORTS, UNANSWERED, USE)
+    grade = grade_notebook(path)
+    assert not grade.passed and not grade.checks
+    assert grade.reason == ("cell 3 raised NotImplementedError: an answer it uses is not "
+                            "written yet")
 
 
 def test_cli_progress_without_exercises_names_the_folder(tmp_path, capsys, monkeypatch):

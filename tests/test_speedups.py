@@ -3,6 +3,7 @@
 Also smoke-tests the benchmark scripts (benchmarks/*.py) on tiny sizes, without the peers.
 """
 
+import argparse
 import importlib
 import importlib.util
 import json
@@ -277,11 +278,15 @@ def test_each_ablation_variant_has_the_dropout_it_names(bench_modules):
 
 
 def test_bench_train_json_and_table(tiny, capsys, tmp_path):
+    # One run (each implementation trains in a fresh process): the table on stdout and the
+    # report as JSON in --json-out (what --json prints instead: test_emit_json below).
     out = tmp_path / "bench.json"
     assert tiny["bench_train"].main(["--rows", "1200", "--reps", "1", "--batch-sizes", "256",
-                                     "--threads", "1", "--json", "--json-out", str(out)]) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert json.loads(out.read_text()) == report
+                                     "--threads", "1", "--json-out", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "plain loop" in table and "deepfm_lite" in table and "samples/s" in table
+    assert "matrix multiplies alone" in table
+    report = json.loads(out.read_text())
     rows = {r["implementation"]: r for r in report["results"]}
     assert set(rows) == {"plain loop", "deepfm_lite"}
     bound = report["matmul_bound"]
@@ -289,12 +294,8 @@ def test_bench_train_json_and_table(tiny, capsys, tmp_path):
     for row in rows.values():
         assert row["train_samples_per_s"] > 0 and row["infer_samples_per_s"] > 0
         assert 0.0 <= row["auc"] <= 1.0 and row["logloss"] > 0
+        assert tiny["bench_train"].format_rate(row["train_samples_per_s"]) in table
     assert report["config"]["train_rows"] == 1200 and report["machine"]["threads"] == 1
-    tiny["bench_train"].main(["--rows", "1200", "--reps", "1", "--batch-sizes", "256",
-                              "--threads", "1"])
-    table = capsys.readouterr().out
-    assert "plain loop" in table and "deepfm_lite" in table and "samples/s" in table
-    assert "matrix multiplies alone" in table
 
 
 def test_bench_train_ablation(tiny, capsys):
@@ -313,21 +314,26 @@ def test_bench_train_rejects_bad_arguments(bench_modules, capsys):
     assert "--batch-sizes" in capsys.readouterr().err
 
 
-def test_compare_peers_without_peers(tiny, capsys):
-    cp = tiny["compare_peers"]
+def test_compare_peers_without_peers(tiny, capsys, tmp_path):
+    cp, out = tiny["compare_peers"], tmp_path / "peers.json"
     assert cp.main(["--rows", "1200", "--reps", "1", "--batch-sizes", "256", "--threads", "1",
-                    "--only", "deepfm_lite", "--no-memory", "--json"]) == 0
-    report = json.loads(capsys.readouterr().out)
+                    "--only", "deepfm_lite", "--no-memory", "--json-out", str(out)]) == 0
+    assert "deepfm_lite" in capsys.readouterr().out  # the table
+    report = json.loads(out.read_text())
     assert list(report) == ["deepfm_lite"]
     entry = report["deepfm_lite"]
     for key in ("train_samples_per_s", "infer_samples_per_s", "auc", "logloss", "peak_rss_mb"):
         assert key in entry
     assert entry["train_samples_per_s"] > 0 and entry["peak_rss_mb"] is None
-    cp.main(["--rows", "1200", "--reps", "1", "--batch-sizes", "256", "--threads", "1",
-             "--only", "deepfm_lite", "--no-memory"])
-    assert "deepfm_lite" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         cp.parse_args(["--only", "torchfm"])  # deepfm_lite is the reference of the ratios
+
+
+def test_emit_json_prints_and_writes_the_same_report(bench_modules, capsys, tmp_path):
+    report, out = {"results": [{"auc": 0.75}]}, tmp_path / "report.json"
+    args = argparse.Namespace(json=True, json_out=str(out))
+    bench_modules["bench_train"].emit_json(report, args)
+    assert json.loads(capsys.readouterr().out) == report == json.loads(out.read_text())
 
 
 def test_compare_peers_blocks_the_network(bench_modules):
