@@ -16,6 +16,33 @@ os.environ.update(DEEPFM_LITE_PROGRESS="0", DEEPFM_LITE_LANG="en", DEEPFM_LITE_I
 os.environ.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
 
 
+# pytest-xdist (--dist loadscope) hands out whole scopes: a notebook, or a test module. It is
+# told to keep the collection's order (--no-loadscope-reorder in pyproject.toml; by default it
+# orders scopes by their number of tests, which put the few long browser tests last and left
+# one core idle at the end). The collection is sorted here longest first, so the short scopes
+# fill the gaps at the end. The figures are seconds per scope from `python -m pytest
+# --durations=0` on a quiet 2-core machine (scopes not listed take a few seconds or less); a
+# stale figure only costs some balance, never a result: every scope runs alone, in any order.
+SLOW_SCOPES = {
+    "notebooks/06_experiments.ipynb": 56, "notebooks/05_deepfm.ipynb": 53,
+    "notebooks/07_hyperparameters.ipynb": 51, "notebooks/09_full_criteo.ipynb": 39,
+    "tests/test_browser.py": 31, "tests/test_browser_teach.py": 30,
+    "tests/test_exercises.py": 28, "tests/test_progress.py": 21, "tests/test_speedups.py": 21,
+    "notebooks/08_review.ipynb": 19, "tests/test_site.py": 18,
+    "tests/test_browser_slides.py": 17, "notebooks/04_deep_part.ipynb": 17,
+    "notebooks/02_fm_math.ipynb": 16, "tests/test_appstore.py": 16,
+    "notebooks/00_course_map.ipynb": 15, "notebooks/01_ctr_basics.ipynb": 14,
+    "solutions/07_ablation.ipynb": 13, "notebooks/03_embeddings.ipynb": 13,
+    "tests/test_cli_errors.py": 11, "tests/test_distributed.py": 11,
+    "tests/test_imports.py": 11, "solutions/05_deepfm_shared_embedding.ipynb": 10,
+}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Longest scopes first; a stable sort, so each scope keeps its own order (nbval's cells)."""
+    items.sort(key=lambda item: SLOW_SCOPES.get(item.nodeid.split("::")[0], 0), reverse=True)
+
+
 def pytest_xdist_auto_num_workers(config) -> int:
     """Workers for ``-n auto``: one per core, at most four (each holds torch and a kernel)."""
     return max(1, min(os.cpu_count() or 1, 4))

@@ -74,14 +74,16 @@ def test_load_dataset_splits_and_encodes():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [0, 1])
-def test_lr_below_fm_below_deepfm_below_oracle(seed):
-    """The ladder the course is built on, at the course's budget on 100k rows.
+def test_lr_below_fm_below_deepfm_below_oracle():
+    """The ladder the course is built on, at the course's budget on 100k rows, on seed 1.
 
-    Measured paired gaps over seeds 0-2 (same split for all three models): FM - LR 0.025-0.031,
-    DeepFM - FM 0.017-0.022, oracle - DeepFM 0.018-0.025. The margins below sit well under the
-    smallest measured gap, and well above the ~0.003 seed-to-seed spread of a paired gap.
+    Notebook 08 asserts the same ladder with the same margins on seed 0; this is a second
+    sample and split. Measured paired gaps over seeds 0-2 (same split for all three models):
+    FM - LR 0.025-0.031, DeepFM - FM 0.017-0.022, oracle - DeepFM 0.018-0.025. The margins below
+    sit well under the smallest measured gap, and well above the ~0.003 seed-to-seed spread of
+    a paired gap.
     """
+    seed = 1
     data = load_dataset("appstore", 100_000, seed=seed)
     scores = {name: dl.train_model(name, data, seed=seed).test["auc"]
               for name in ("lr", "fm", "deepfm")}

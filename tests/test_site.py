@@ -4,6 +4,7 @@ network."""
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import re
 import urllib.parse
@@ -39,7 +40,9 @@ class _References(HTMLParser):
                 self.ids.add(value)
 
 
+@functools.cache
 def references(page: Path) -> _References:
+    """The page's references and ids, parsed once per page (pages are not changed once built)."""
     parser = _References()
     parser.feed(page.read_text(encoding="utf-8"))
     return parser
