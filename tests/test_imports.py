@@ -6,6 +6,7 @@ The graph is read from the source with ``ast``: an edge ``a -> b`` for every ``i
 """
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -115,36 +116,75 @@ def test_no_import_cycle_through_models_and_training_even_lazily():
     assert not {"deepfm_lite.baselines"} & graph["deepfm_lite.training"]
 
 
-def run_python(code: str, bypass_init: bool = False) -> str:
-    """Run ``code`` in a fresh interpreter; ``bypass_init`` skips the package's ``__init__``."""
+# Each snippet runs as the first import of the package in its interpreter. One interpreter runs
+# them all, each after it has forgotten every deepfm_lite module: what a fresh process would do
+# for the package's own imports (the subject here), without starting torch once per snippet.
+# "bypass_init" snippets get an empty package object, so its __init__ never runs.
+SNIPPETS = {
+    "models first": ("import deepfm_lite.models; from deepfm_lite.models import MODELS; "
+                     "print(','.join(MODELS))", False),
+    "baselines first": ("import deepfm_lite.baselines; from deepfm_lite.models import MODELS; "
+                        "print(','.join(MODELS))", False),
+    "models alone": ("import sys, deepfm_lite.models as m; print(','.join(m.MODELS)); "
+                     "print('deepfm_lite.baselines' in sys.modules, "
+                     "'deepfm_lite.training' in sys.modules)", True),
+    "baselines alone": ("import deepfm_lite.baselines; from deepfm_lite.models import MODELS; "
+                        "print(','.join(MODELS))", True),
+    "forgotten, then again": ("import deepfm_lite.models as m; m.MARK = 1; "
+                              "[sys.modules.pop(k) for k in list(sys.modules) "
+                              "if k.split('.')[0] == 'deepfm_lite']; "
+                              "import deepfm_lite.models as again; print(hasattr(again, 'MARK'))",
+                              False),
+}
+RUNNER = """
+import contextlib, io, json, sys, traceback, types
+import numpy, pandas, torch  # the package's heavy third-party imports, loaded once
+package_dir, snippets = sys.argv[1], json.loads(sys.argv[2])
+results = {}
+for name, (code, bypass_init) in snippets.items():
+    for module in [m for m in sys.modules if m.split(".")[0] == "deepfm_lite"]:
+        del sys.modules[module]
     if bypass_init:
-        code = ("import sys, types; package = types.ModuleType('deepfm_lite'); "
-                f"package.__path__ = [{str(PACKAGE_DIR)!r}]; "
-                "sys.modules['deepfm_lite'] = package; " + code)
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True).stdout.strip()
+        package = types.ModuleType("deepfm_lite")
+        package.__path__ = [package_dir]
+        sys.modules["deepfm_lite"] = package
+    shown = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(shown):
+            exec(code, {"sys": sys})
+        results[name] = shown.getvalue().strip()
+    except Exception:
+        results[name] = "raised: " + traceback.format_exc()
+print(json.dumps(results))
+"""
 
 
-@pytest.mark.parametrize("module", ["models", "baselines"])
-def test_every_model_module_imports_first_in_a_fresh_process(module):
-    names = run_python(f"import deepfm_lite.{module}; from deepfm_lite.models import MODELS; "
-                       "print(','.join(MODELS))")
-    assert names.split(",") == CORE + BASELINES  # the package's __init__ registers them all
+@pytest.fixture(scope="module")
+def first_imports() -> dict[str, str]:
+    """What each snippet printed (or the traceback it raised)."""
+    done = subprocess.run([sys.executable, "-c", RUNNER, str(PACKAGE_DIR), json.dumps(SNIPPETS)],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_models_alone_registers_the_core_models_and_imports_no_baseline():
-    output = run_python("import sys, deepfm_lite.models as m; print(','.join(m.MODELS)); "
-                        "print('deepfm_lite.baselines' in sys.modules, "
-                        "'deepfm_lite.training' in sys.modules)", bypass_init=True)
-    names, loaded = output.splitlines()
+def test_forgetting_the_package_imports_it_afresh(first_imports):
+    """The runner's premise: a forgotten module is imported again, from its file."""
+    assert first_imports["forgotten, then again"] == "False"
+
+
+@pytest.mark.parametrize("name", ["models first", "baselines first"])
+def test_every_model_module_imports_first(first_imports, name):
+    assert first_imports[name].split(",") == CORE + BASELINES  # __init__ registers them all
+
+
+def test_models_alone_registers_the_core_models_and_imports_no_baseline(first_imports):
+    names, loaded = first_imports["models alone"].splitlines()
     assert names.split(",") == CORE
     assert loaded == "False False"
 
 
-def test_baselines_alone_completes_the_one_registry_in_order():
-    output = run_python("import deepfm_lite.baselines; from deepfm_lite.models import MODELS; "
-                        "print(','.join(MODELS))", bypass_init=True)
-    assert output.split(",") == CORE + BASELINES
+def test_baselines_alone_completes_the_one_registry_in_order(first_imports):
+    assert first_imports["baselines alone"].split(",") == CORE + BASELINES
 
 
 def test_the_package_and_its_modules_share_one_registry():
