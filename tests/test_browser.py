@@ -187,10 +187,11 @@ def jupyterlab(root: Path, home: Path) -> Iterator[tuple[str, str, Path]]:
 
 # --------------------------------------------------------------------------- the browser
 
-NOTEBOOK_OPEN_JS = """() => {
+NOTEBOOK_OPEN_JS = """(path) => {
   const app = window.jupyterapp;
   const widget = app && app.shell.currentWidget;
-  return !!(widget && widget.sessionContext && widget.content && widget.content.widgets);
+  return !!(widget && widget.sessionContext && widget.content && widget.content.widgets
+            && widget.context && widget.context.path === path);
 }"""
 
 KERNEL_READY_JS = """() => {
@@ -216,9 +217,10 @@ RUN_STATE_JS = """() => {
 }"""
 
 
-def _wait_until(page: Page, script: str, timeout_s: float, what: str, log_path: Path) -> None:
+def _wait_until(page: Page, script: str, timeout_s: float, what: str, log_path: Path,
+                arg: object = None) -> None:
     try:
-        page.wait_for_function(script, timeout=timeout_s * 1000, polling=250)
+        page.wait_for_function(script, arg=arg, timeout=timeout_s * 1000, polling=250)
     except PlaywrightError as error:
         raise AssertionError(f"{what} within {timeout_s} s ({error.message.splitlines()[0]}); "
                              f"server log:\n{_log_tail(log_path)}") from None
@@ -308,11 +310,19 @@ def _page(home: Path) -> Iterator[Page]:
 
 
 def _open_notebook(page: Page, base: str, token: str, relative: str, log_path: Path) -> None:
-    """Open ``relative`` (a path under the server's root) and wait for its idle kernel."""
-    page.goto(f"{base}/lab/tree/{relative}?token={token}", wait_until="domcontentloaded",
-              timeout=NOTEBOOK_OPEN_TIMEOUT_S * 1000)
+    """Open ``relative`` (a path under the server's root) and wait for its idle kernel.
+
+    In a page that already shows JupyterLab, the notebook opens in a new tab (JupyterLab's
+    own open command), as a learner opens a second notebook; otherwise the page loads
+    JupyterLab at that notebook."""
+    if page.evaluate("() => !!window.jupyterapp"):
+        page.evaluate("(path) => { window.jupyterapp.commands.execute('docmanager:open', "
+                      "{path}); }", urllib.parse.unquote(relative))
+    else:
+        page.goto(f"{base}/lab/tree/{relative}?token={token}", wait_until="domcontentloaded",
+                  timeout=NOTEBOOK_OPEN_TIMEOUT_S * 1000)
     _wait_until(page, NOTEBOOK_OPEN_JS, NOTEBOOK_OPEN_TIMEOUT_S,
-                f"JupyterLab did not open {relative}", log_path)
+                f"JupyterLab did not open {relative}", log_path, arg=urllib.parse.unquote(relative))
     _wait_until(page, KERNEL_READY_JS, KERNEL_READY_TIMEOUT_S,
                 "the kernel was not ready and idle", log_path)
 
