@@ -213,6 +213,7 @@ def _check_csv_chunk(path: Path, frame: pd.DataFrame, label: str | None,
         if bad.any():
             row = int(bad.argmax())
             value = column.iloc[row]
+            value = value.item() if hasattr(value, "item") else value  # 2, not np.int64(2)
             said = "is empty" if pd.isna(value) else f"holds {value!r}"
             raise ValueError(f"{path}: line {int(frame.index[row]) + 2}: column {label!r} (the "
                              f"label) {said}; a label must be 0 or 1")

@@ -135,6 +135,19 @@ def test_csv_with_numeric_fields(tmp_path):
     assert manifest["settings"]["numeric"] == ["price"]
 
 
+@pytest.mark.parametrize("value, said", [("2", "holds 2;"), ("yes", "holds 'yes';"),
+                                         ("", "is empty;")])
+def test_a_csv_label_other_than_0_or_1_is_named_by_its_line(tmp_path, value, said):
+    rows = ["city,y"] + [f"c{i % 3},{i % 2}" for i in range(120)]
+    rows[90] = f"c1,{value}"  # line 91 of the file
+    (tmp_path / "clicks.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(ValueError) as raised:
+        prepare_file(tmp_path / "clicks.csv", tmp_path / "p", format="csv", label="y",
+                     chunk_rows=50)
+    assert str(raised.value) == (f"{tmp_path / 'clicks.csv'}: line 91: column 'y' (the label) "
+                                 f"{said} a label must be 0 or 1")
+
+
 def test_a_malformed_line_is_named_by_its_number(criteo_file, tmp_path):
     lines = criteo_file.read_text().splitlines(keepends=True)
     cells = lines[200].split("\t")

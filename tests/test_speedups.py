@@ -4,8 +4,10 @@ Also smoke-tests the benchmark scripts (benchmarks/*.py) on tiny sizes, without 
 """
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
+import io
 import json
 import math
 import socket
@@ -277,9 +279,21 @@ def test_each_ablation_variant_has_the_dropout_it_names(bench_modules):
     assert dropouts["+ FastDropout (byte masks)"] == {FastDropout}
 
 
-def test_bench_train_json_and_table(tiny, capsys, tmp_path):
-    # One run (each implementation trains in a fresh process): the table on stdout and the
-    # report as JSON in --json-out (what --json prints instead: test_emit_json below).
+def test_bench_train_json_and_table(tiny, capsys, tmp_path, monkeypatch):
+    # One run: the table on stdout and the report as JSON in --json-out (what --json prints
+    # instead: test_emit_json below). Each timed run is the script's own `--run` worker, called
+    # here in this process; test_compare_peers_without_peers below starts a real fresh process
+    # through the same in_fresh_process.
+    bt = tiny["bench_train"]
+
+    def in_this_process(script: str, argv: list[str]) -> dict:
+        assert Path(script).name == "bench_train.py"
+        shown = io.StringIO()
+        with contextlib.redirect_stdout(shown):
+            assert bt.main(argv) == 0
+        return json.loads(shown.getvalue().strip().splitlines()[-1])
+
+    monkeypatch.setattr(bt, "in_fresh_process", in_this_process)
     out = tmp_path / "bench.json"
     assert tiny["bench_train"].main(["--rows", "1200", "--reps", "1", "--batch-sizes", "256",
                                      "--threads", "1", "--json-out", str(out)]) == 0
