@@ -54,6 +54,7 @@ from .cli_data import (
     run_predict,
     run_prepare,
     stream_criteo,
+    stream_csv,
 )
 from .datasets import (
     GroundTruthWarning,
@@ -82,6 +83,9 @@ DEFAULTS = {"rows": 200_000, "epochs": COURSE_BUDGET["epochs"],
 
 
 VERBOSE_VARIABLE = "DEEPFM_LITE_VERBOSE"  # set to 1 to see the traceback of an error
+# `train --data FILE --format csv`: a file up to this size on disk is read whole (pandas holds
+# about ten times the text); a larger one streams through `prepare`, chunk by chunk.
+CSV_IN_MEMORY_BYTES = 64 * 2**20
 
 
 class FinishedRunError(Exception):
@@ -207,14 +211,25 @@ def run_table2_command(args) -> str:
 
 
 def _read_user_csv(args, path: Path) -> PreparedData:
-    from .cli_csv import read_user_csv
+    """A CSV up to :data:`CSV_IN_MEMORY_BYTES` on disk is read whole; a larger one streams
+    through ``prepare`` (its memory does not grow with the rows)."""
+    from .cli_csv import read_user_csv, streamed_csv_fields
 
     if not args.label:
         raise UsageError("--format csv needs --label COLUMN")
+    if path.stat().st_size > CSV_IN_MEMORY_BYTES:
+        categorical, numeric, notes = streamed_csv_fields(path, args.label, args.categorical,
+                                                          args.numeric)
+        _print_notes(notes)
+        return stream_csv(args, path, categorical, numeric)
     table = read_user_csv(path, args.label, args.categorical, args.numeric, args.rows)
-    for note in table.notes:
-        print(f"deepfm_lite: note: {note}", file=sys.stderr)
+    _print_notes(table.notes)
     return prepare(table.frame, table.categorical, table.numeric, args.label, seed=args.seed)
+
+
+def _print_notes(notes: Sequence[str]) -> None:
+    for note in notes:
+        print(f"deepfm_lite: note: {note}", file=sys.stderr)
 
 
 def _read_criteo(args, path: Path):

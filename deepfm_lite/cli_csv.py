@@ -58,6 +58,26 @@ def read_user_csv(path: Path, label: str, categorical: Sequence[str] | None = No
     return UserCsv(frame, categorical, numeric, notes)
 
 
+def streamed_csv_fields(path: Path, label: str, categorical: Sequence[str] | None = None,
+                        numeric: Sequence[str] | None = None
+                        ) -> tuple[list[str], list[str], list[str]]:
+    """The header checks of :func:`read_user_csv` for a file that is not read whole (it streams
+    through ``prepare``, which checks every row and names the line). Returns ``(categorical,
+    numeric, notes)``; both lists are empty to let ``prepare`` infer them from its first chunk,
+    and the notes say which ground-truth columns that leaves out."""
+    header = _header(path)
+    if label not in header:
+        raise UsageError(f"--label {label!r} is not a column of {path}; columns: "
+                         f"{', '.join(header)}")
+    _check_named_columns(path, header, label, categorical, numeric)
+    notes = []
+    if categorical is None and numeric is None:
+        notes = [f"left out {name}: {GROUND_TRUTH_COLUMNS[name]} (name it in --numeric to use "
+                 "it anyway; --categorical/--numeric choose the columns)"
+                 for name in header if name in GROUND_TRUTH_COLUMNS and name != label]
+    return list(categorical or []), list(numeric or []), notes
+
+
 def _header(path: Path) -> list[str]:
     """The column names of line 1; refuse an empty file and duplicated names."""
     try:

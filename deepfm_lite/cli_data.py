@@ -173,12 +173,22 @@ def load_prepared_arguments(args):
 def stream_criteo(args, path: Path):
     """``train --data FILE --format criteo``: prepare 80/10/10 into a temporary directory
     (removed when the data is dropped, or at exit) and open it memory-mapped."""
+    return _stream(args, path, format="criteo", min_count=CRITEO_X4_MIN_COUNT)
+
+
+def stream_csv(args, path: Path, categorical: list[str], numeric: list[str]):
+    """``train --data FILE --format csv`` for a large file: the same 80/10/10 preparation into
+    a temporary directory, every value seen in training kept (min count 1, as in memory)."""
+    return _stream(args, path, format="csv", label=args.label, categorical=categorical,
+                   numeric=numeric, min_count=1)
+
+
+def _stream(args, path: Path, **preparation):
     from .prepared import load_prepared, prepare_file
 
     folder = tempfile.TemporaryDirectory(prefix="deepfm_lite-train-")
-    prepare_file(path, Path(folder.name) / "prepared", format="criteo",
-                 split=(0.8, 0.1, 0.1), seed=args.seed, rows=args.rows,
-                 min_count=CRITEO_X4_MIN_COUNT, progress=args.progress)
+    prepare_file(path, Path(folder.name) / "prepared", split=(0.8, 0.1, 0.1), seed=args.seed,
+                 rows=args.rows, progress=args.progress, **preparation)
     data = load_prepared(Path(folder.name) / "prepared")
     data.owner = folder  # the directory lives as long as the arrays mapped from it
     return data

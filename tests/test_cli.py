@@ -92,6 +92,37 @@ def test_criteo_tsv_file(capsys, tmp_path):
     assert report["oracle_auc"] is None and report["train_rows"] == 2400
 
 
+def test_a_large_csv_streams_through_prepare(capsys, tmp_path, monkeypatch):
+    """Above CSV_IN_MEMORY_BYTES (set to 0 here) the file is never read whole: it is prepared
+    80/10/10 chunk by chunk, the fields inferred from the first chunk as in memory."""
+    from deepfm_lite import cli
+    from deepfm_lite.datasets import make_appstore
+
+    def never(*args, **kwargs):
+        raise AssertionError("the in-memory CSV reader ran")
+
+    monkeypatch.setattr(cli, "CSV_IN_MEMORY_BYTES", 0)
+    monkeypatch.setattr("deepfm_lite.cli_csv.read_user_csv", never)
+    path = tmp_path / "clicks.csv"
+    make_appstore(3000, seed=2).to_csv(path, index=False)
+    code, out, err = _run(capsys, "train", "--model", "fm", "--data", str(path), "--format",
+                          "csv", "--label", "click", "--epochs", "1", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["train_rows"] == 2400 and report["test_rows"] == 300
+    # p_true is no feature (the note says so) but the test split's oracle, as in memory
+    assert "note: left out p_true" in err and 0.5 < report["auc"] < report["oracle_auc"]
+
+    rows = path.read_text().splitlines()
+    cells = rows[1500].split(",")
+    cells[rows[0].split(",").index("click")] = "7"  # line 1501 of the file
+    rows[1500] = ",".join(cells)
+    path.write_text("\n".join(rows) + "\n")
+    code, _, err = _run(capsys, "train", "--data", str(path), "--format", "csv", "--label",
+                        "click")
+    assert code == 2 and "line 1501: column 'click' (the label) holds 7" in err, err
+
+
 def test_criteo_like_dataset(capsys):
     code, out, _ = _run(capsys, "train", "--model", "lr", "--dataset", "criteo-like", "--rows",
                         "5000", "--epochs", "1", "--json")
