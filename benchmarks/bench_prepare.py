@@ -12,7 +12,10 @@ from ``os.wait4``: its resident set at its highest, file pages it mapped include
 * ``train --data``: peak memory of ``python -m deepfm_lite train --data FILE --format criteo
   --model lr --epochs 1`` on a ~200 MB file (LR: the memory is the data's, and it trains
   fast), and of the same command run from ``--before DIR`` (an older checkout, e.g.
-  ``git archive <commit> deepfm_lite | tar -x -C DIR``) when given.
+  ``git archive <commit> deepfm_lite | tar -x -C DIR``) when given;
+* ``train --data --format csv``: peak memory and time of the same LR run on a generated
+  app-store CSV (``--csv-rows``, ~200 MB), streamed through ``prepare`` (the default above
+  64 MB) and read whole.
 
 Usage::
 
@@ -156,6 +159,37 @@ def bench_train_data(work: Path, file_rows: int, rows: int, before: Path | None)
     return result
 
 
+CSV_IN_MEMORY = """
+import sys
+from deepfm_lite import cli
+cli.CSV_IN_MEMORY_BYTES = float("inf")  # the reader for small files, whatever the size
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def bench_train_csv(work: Path, rows: int) -> dict:
+    """Peak memory and time of ``train --data FILE --format csv`` on a generated app-store CSV
+    of ``rows`` rows: streamed through ``prepare`` (a file over 64 MB) and read whole."""
+    import pandas as pd
+
+    from deepfm_lite.datasets import make_appstore
+
+    source = work / f"clicks_{rows}.csv"
+    if not source.exists():
+        parts = [make_appstore(min(500_000, rows - start), seed=index)
+                 for index, start in enumerate(range(0, rows, 500_000))]
+        pd.concat(parts).to_csv(source, index=False)
+    argv = ["train", "--data", str(source), "--format", "csv", "--label", "click", "--model",
+            "lr", "--epochs", "1", "--no-progress", "--json"]
+    result = {"rows": rows, "file_mb": source.stat().st_size / 1e6}
+    for name, command in (("streamed", [sys.executable, "-m", "deepfm_lite", *argv]),
+                          ("in_memory", [sys.executable, "-c", CSV_IN_MEMORY, *argv])):
+        start = time.perf_counter()
+        _, result[f"{name}_peak_mb"] = peak_of(command, {"TMPDIR": str(work)})
+        result[f"{name}_s"] = time.perf_counter() - start
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=lambda t: [int(x) for x in t.split(",")],
@@ -169,7 +203,9 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--before", type=Path, help="an older checkout for train --data")
-    parser.add_argument("--skip", default="", help="comma-separated: prepare,train,data")
+    parser.add_argument("--csv-rows", type=int, default=2_500_000,
+                        help="rows of the CSV for train --data --format csv (~200 MB)")
+    parser.add_argument("--skip", default="", help="comma-separated: prepare,train,data,csv")
     parser.add_argument("--work", type=Path, help="keep the generated files here")
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args()
@@ -210,6 +246,11 @@ def main() -> None:
                   f"{row['after_peak_mb']:,.0f} MB"
                   + (f"; before: {row['before_peak_mb']:,.0f} MB" if "before_peak_mb" in row
                      else ""))
+        if "csv" not in skip:
+            report["train_csv"] = row = bench_train_csv(work, args.csv_rows)
+            print(f"train --data --format csv ({row['file_mb']:,.0f} MB): streamed peak "
+                  f"{row['streamed_peak_mb']:,.0f} MB in {row['streamed_s']:.1f} s; read whole "
+                  f"peak {row['in_memory_peak_mb']:,.0f} MB in {row['in_memory_s']:.1f} s")
         if args.json_out:
             args.json_out.write_text(json.dumps(report, indent=1))
 
