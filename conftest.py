@@ -20,21 +20,22 @@ os.environ.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
 # told to keep the collection's order (--no-loadscope-reorder in pyproject.toml; by default it
 # orders scopes by their number of tests, which put the few long browser tests last and left
 # one core idle at the end). The collection is sorted here longest first, so the short scopes
-# fill the gaps at the end. The figures are seconds per scope from `python -m pytest
-# --durations=0` on a quiet 2-core machine (scopes not listed take a few seconds or less); a
-# stale figure only costs some balance, never a result: every scope runs alone, in any order.
+# fill the gaps at the end. The figures are seconds per scope, the sum of its tests' times in
+# `python -m pytest --junitxml=FILE` on a quiet 2-core machine (scopes not listed take a few
+# seconds or less); a stale figure only costs some balance, never a result: every scope runs
+# alone, in any order. tests/test_packaging.py checks that each one names an existing file.
 SLOW_SCOPES = {
-    "notebooks/06_experiments.ipynb": 56, "notebooks/05_deepfm.ipynb": 53,
-    "notebooks/07_hyperparameters.ipynb": 51, "notebooks/09_full_criteo.ipynb": 39,
-    "tests/test_browser.py": 31, "tests/test_browser_teach.py": 30,
-    "tests/test_exercises.py": 28, "tests/test_progress.py": 21, "tests/test_speedups.py": 21,
-    "notebooks/08_review.ipynb": 19, "tests/test_site.py": 18,
-    "tests/test_browser_slides.py": 17, "notebooks/04_deep_part.ipynb": 17,
-    "notebooks/02_fm_math.ipynb": 16, "tests/test_appstore.py": 16,
-    "notebooks/00_course_map.ipynb": 15, "notebooks/01_ctr_basics.ipynb": 14,
-    "solutions/07_ablation.ipynb": 13, "notebooks/03_embeddings.ipynb": 13,
-    "tests/test_cli_errors.py": 11, "tests/test_distributed.py": 11,
-    "tests/test_imports.py": 11, "solutions/05_deepfm_shared_embedding.ipynb": 10,
+    "notebooks/07_hyperparameters.ipynb": 61, "notebooks/06_experiments.ipynb": 47,
+    "notebooks/09_full_criteo.ipynb": 40, "notebooks/05_deepfm.ipynb": 37,
+    "tests/test_exercises.py": 30, "tests/test_browser.py": 24,
+    "tests/test_browser_teach.py": 24, "tests/test_progress.py": 22,
+    "notebooks/04_deep_part.ipynb": 18, "tests/test_browser_slides.py": 17,
+    "solutions/07_ablation.ipynb": 14, "notebooks/02_fm_math.ipynb": 14,
+    "notebooks/08_review.ipynb": 13, "notebooks/00_course_map.ipynb": 13,
+    "notebooks/01_ctr_basics.ipynb": 12, "solutions/05_deepfm_shared_embedding.ipynb": 10,
+    "tests/test_speedups.py": 10, "tests/test_distributed.py": 10, "tests/test_site.py": 10,
+    "notebooks/03_embeddings.ipynb": 9, "tests/test_checks_common.py": 5,
+    "tests/test_playground.py": 5, "solutions/04_deep_tower.ipynb": 5,
 }
 
 

@@ -1,5 +1,6 @@
 """The install files agree with each other and with the README."""
 
+import importlib.util
 import re
 import sys
 from pathlib import Path
@@ -76,3 +77,12 @@ def test_readme_starts_a_learner():
         assert command in blocks, f"{command!r} is not a code block of its own"
     # The check's pass line is quoted as a check prints it.
     assert "✅ check_fm_second_order passed: " in readme
+
+
+def test_the_suites_longest_first_order_names_existing_files():
+    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")
+    root_conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(root_conftest)
+    missing = [scope for scope in root_conftest.SLOW_SCOPES if not (ROOT / scope).is_file()]
+    assert not missing, f"conftest.py SLOW_SCOPES names files that do not exist: {missing}"
+    assert "--no-loadscope-reorder" in (ROOT / "pyproject.toml").read_text()
