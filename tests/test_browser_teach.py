@@ -1,10 +1,19 @@
 """What an instructor shows, in a real browser (headless Chromium, driven by Playwright).
 
+One JupyterLab server for the module, serving a temporary folder with two scratch notebooks,
+and one browser, a tab per test:
+
 1. The playground in JupyterLab: a scratch notebook shows the panel; a setting is changed in
    the page, Train pressed, the plot redraws and the comparison table gains a row; a second,
    long run is stopped from the page after its first epoch and joins the table marked as
    stopped, while the kernel keeps answering.
-2. The static edition (scripts/build_site.py), opened from disk: the course map links to a
+2. Notebook 01 as a RISE slideshow (jupyterlab-rise): a copy with the slide metadata of
+   scripts/slides.py is opened at ``/rise/<path>``, the page JupyterLab's slideshow button
+   shows in a side panel (and ``RISE:slideshow`` in a tab). reveal.js must build more than one
+   slide; the quiz cell is run on its slide the way a teacher would (select it, Shift+Enter)
+   and answered through its widget, the feedback compared with ``quiz.check``. Skipped, with
+   the command, when the ``teach`` extra (``pip install -e ".[teach]"``) is not installed.
+3. The static edition (scripts/build_site.py), opened from disk: the course map links to a
    notebook page, whose quiz answer unfolds, and nothing is fetched from the network.
 
 Reuses the JupyterLab and browser helpers of tests/test_browser.py (skipped, like it, when
@@ -13,20 +22,29 @@ Chromium or Playwright is missing).
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.metadata
 import importlib.util
+import re
 import time
+import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 import pytest
+from playwright.sync_api import BrowserContext, Page
 from test_browser import (  # the sibling test module: tests/ is on sys.path under pytest
     FEEDBACK_TIMEOUT_S,
+    _log_tail,
     _open_notebook,
     _page,
     _run_all_and_wait,
     _wait_until,
     jupyterlab,
 )
+
+from deepfm_lite import quiz
 
 pytestmark = pytest.mark.browser
 
@@ -71,47 +89,115 @@ def _wait_for_rows(page, count: int, log_path: Path) -> list[str]:
     return _table_rows(page)
 
 
-def test_playground_trains_plots_adds_rows_and_stops_in_jupyterlab(tmp_path):
-    root = tmp_path / "root"
-    root.mkdir()
-    _write_playground_notebook(root / "playground.ipynb")
-    with jupyterlab(root, tmp_path / "home") as (base, token, log_path), \
-            _page(tmp_path / "home") as page:
-        _open_notebook(page, base, token, "playground.ipynb", log_path)
-        _run_all_and_wait(page, log_path)
-        panel = page.locator(".deepfm-playground").first
-        panel.wait_for(timeout=FEEDBACK_TIMEOUT_S * 1000)
-        plot = panel.locator(".deepfm-playground-plot")
-        blank = plot.get_attribute("src")
+DECK = REPO / "notebooks" / "01_ctr_basics.ipynb"
+SLIDES_TIMEOUT_S = 90  # the presenter page loads JupyterLab's extensions, then the notebook
+QUIZ_CELL = re.compile(r"""^from deepfm_lite import quiz\s+quiz\.ask\(["']([^"']+)["']\)\s*$""")
 
-        # Change a setting in the page, then Train: the plot redraws, the table gains a row.
-        panel.locator(".deepfm-playground-model select").select_option("fm")
-        panel.locator("button.deepfm-playground-train-button").click()
-        first = _wait_for_rows(page, 1, log_path)
-        assert len(first) == 1 and "fm" in first[0].split() and "False" in first[0].split()
-        assert plot.get_attribute("src") != blank, "the plot was not redrawn"
+# @jupyter-widgets/jupyterlab-manager from jupyterlab_widgets 3.0.11 on needs
+# @jupyterlab/console, which RISE's presenter page does not share, so no widget renders there
+# (jupyterlab-contrib/rise issue 119); the teach extra pins the last version without it.
+WIDGETS_WITHOUT_CONSOLE = (3, 0, 10)
 
-        # A long run (50 epochs on 40,000 rows), stopped from the page after its first epoch.
-        epochs = panel.locator(".deepfm-playground-epochs input")
-        epochs.fill("50")
-        epochs.press("Enter")
-        rows = panel.locator(".deepfm-playground-rows input")
-        rows.fill("40000")
-        rows.press("Enter")
-        panel.locator("button.deepfm-playground-train-button").click()
-        status = panel.locator(".deepfm-playground-status")
-        deadline = time.monotonic() + TRAIN_TIMEOUT_S
-        while "Epoch 1:" not in status.inner_text() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert "Epoch 1:" in status.inner_text(), status.inner_text()
-        assert page.evaluate(KERNEL_EVAL_JS, "panel.running") == "True"  # kernel still answers
-        panel.locator("button.deepfm-playground-stop-button").click()
-        second = _wait_for_rows(page, 2, log_path)
-        cells = second[1].split()
-        assert cells[0] == "2" and cells[-1] == "True", second  # run 2, marked stopped
-        assert "stopped after" in status.inner_text()
-        stored = page.evaluate(KERNEL_EVAL_JS, "panel.table[['epochs', 'stopped']].to_dict()")
-        assert "'stopped': {1: False, 2: True}" in stored, stored
+
+def _slides_module():
+    spec = importlib.util.spec_from_file_location("slides", REPO / "scripts" / "slides.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_deck(path: Path) -> tuple[int, str]:
+    """Notebook 01 with its slide metadata, outputs cleared (the deck runs live); returns the
+    index and id of its first quiz cell, which must need nothing from earlier cells."""
+    notebook = nbformat.read(DECK, as_version=4)
+    _slides_module().apply(notebook, DECK.name)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nbformat.write(notebook, path)
+    for index, cell in enumerate(notebook.cells):
+        match = QUIZ_CELL.match(cell.source) if cell.cell_type == "code" else None
+        if match:
+            assert cell.metadata["slideshow"]["slide_type"] != "skip", "the quiz is skipped"
+            return index, match.group(1)
+    raise AssertionError(f"{DECK.name} has no self-contained quiz cell "
+                         "(`from deepfm_lite import quiz` then `quiz.ask(...)`)")
+
+
+def _widgets_version() -> tuple[int, ...]:
+    version = importlib.metadata.version("jupyterlab_widgets")
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+PLAYGROUND, DECK_NAME = "playground.ipynb", "deck.ipynb"
+
+
+@dataclasses.dataclass
+class TeachingLab:
+    """The module's JupyterLab server, its browser, and where the deck's quiz cell is."""
+
+    base: str
+    token: str
+    log_path: Path
+    context: BrowserContext
+    deck_quiz: tuple[int, str]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory) -> Iterator[TeachingLab]:
+    """One server for a folder holding the scratch playground notebook and the deck."""
+    root, home = tmp_path_factory.mktemp("teach-root"), tmp_path_factory.mktemp("teach-home")
+    _write_playground_notebook(root / PLAYGROUND)
+    deck_quiz = write_deck(root / DECK_NAME)
+    with jupyterlab(root, home) as (base, token, log_path), _page(home) as page:
+        yield TeachingLab(base, token, log_path, page.context, deck_quiz)
+
+
+@pytest.fixture
+def tab(lab) -> Iterator[Page]:
+    """A tab of the module's browser for one test, closed after it."""
+    page = lab.context.new_page()
+    yield page
+    page.close()
+
+
+def test_playground_trains_plots_adds_rows_and_stops_in_jupyterlab(lab, tab):
+    page, log_path = tab, lab.log_path
+    _open_notebook(page, lab.base, lab.token, PLAYGROUND, log_path)
+    _run_all_and_wait(page, log_path)
+    panel = page.locator(".deepfm-playground").first
+    panel.wait_for(timeout=FEEDBACK_TIMEOUT_S * 1000)
+    plot = panel.locator(".deepfm-playground-plot")
+    blank = plot.get_attribute("src")
+
+    # Change a setting in the page, then Train: the plot redraws, the table gains a row.
+    panel.locator(".deepfm-playground-model select").select_option("fm")
+    panel.locator("button.deepfm-playground-train-button").click()
+    first = _wait_for_rows(page, 1, log_path)
+    assert len(first) == 1 and "fm" in first[0].split() and "False" in first[0].split()
+    assert plot.get_attribute("src") != blank, "the plot was not redrawn"
+
+    # A long run (50 epochs on 40,000 rows), stopped from the page after its first epoch.
+    epochs = panel.locator(".deepfm-playground-epochs input")
+    epochs.fill("50")
+    epochs.press("Enter")
+    rows = panel.locator(".deepfm-playground-rows input")
+    rows.fill("40000")
+    rows.press("Enter")
+    panel.locator("button.deepfm-playground-train-button").click()
+    status = panel.locator(".deepfm-playground-status")
+    deadline = time.monotonic() + TRAIN_TIMEOUT_S
+    while "Epoch 1:" not in status.inner_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "Epoch 1:" in status.inner_text(), status.inner_text()
+    assert page.evaluate(KERNEL_EVAL_JS, "panel.running") == "True"  # kernel still answers
+    panel.locator("button.deepfm-playground-stop-button").click()
+    second = _wait_for_rows(page, 2, log_path)
+    cells = second[1].split()
+    assert cells[0] == "2" and cells[-1] == "True", second  # run 2, marked stopped
+    assert "stopped after" in status.inner_text()
+    stored = page.evaluate(KERNEL_EVAL_JS, "panel.table[['epochs', 'stopped']].to_dict()")
+    assert "'stopped': {1: False, 2: True}" in stored, stored
 
 
 def _load_build_site():
@@ -121,23 +207,76 @@ def _load_build_site():
     return module
 
 
-def test_static_edition_index_opens_and_links_to_a_notebook_page(tmp_path):
+def test_static_edition_index_opens_and_links_to_a_notebook_page(tab, tmp_path):
     site = tmp_path / "site"
     _load_build_site().build_site(site, only=["05"])
-    with _page(tmp_path / "home") as page:
-        fetched = []
-        page.on("request", lambda request: fetched.append(request.url))
-        page.goto((site / "index.html").as_uri(), wait_until="load")
-        assert page.title() == "deepfm-lite course map"
-        page.locator("a", has_text="05 · DeepFM").click()
-        page.wait_for_url("**/05_deepfm.html", timeout=FEEDBACK_TIMEOUT_S * 1000)
-        heading = page.locator("h1").first.inner_text(timeout=FEEDBACK_TIMEOUT_S * 1000)
-        assert heading.startswith("05 · DeepFM")
-        answer = page.locator("details.deepfm-quiz-answer").first
-        assert not answer.locator("ul").is_visible()  # folded until the reader asks
-        answer.locator("summary").click()
-        assert answer.locator("ul").is_visible() and "Answer:" in answer.inner_text()
-        page.locator(".site-nav a", has_text="Course map").click()
-        page.wait_for_url("**/index.html", timeout=FEEDBACK_TIMEOUT_S * 1000)
+    page = tab
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url))
+    page.goto((site / "index.html").as_uri(), wait_until="load")
+    assert page.title() == "deepfm-lite course map"
+    page.locator("a", has_text="05 · DeepFM").click()
+    page.wait_for_url("**/05_deepfm.html", timeout=FEEDBACK_TIMEOUT_S * 1000)
+    heading = page.locator("h1").first.inner_text(timeout=FEEDBACK_TIMEOUT_S * 1000)
+    assert heading.startswith("05 · DeepFM")
+    answer = page.locator("details.deepfm-quiz-answer").first
+    assert not answer.locator("ul").is_visible()  # folded until the reader asks
+    answer.locator("summary").click()
+    assert answer.locator("ul").is_visible() and "Answer:" in answer.inner_text()
+    page.locator(".site-nav a", has_text="Course map").click()
+    page.wait_for_url("**/index.html", timeout=FEEDBACK_TIMEOUT_S * 1000)
     assert fetched and all(url.startswith("file://") for url in fetched), fetched
 
+
+def test_notebook_01_as_slides_with_a_working_quiz(lab, tab):
+    if importlib.util.find_spec("jupyterlab_rise") is None:
+        pytest.skip('jupyterlab-rise is not installed: pip install -e ".[teach]"')
+    assert _widgets_version() <= WIDGETS_WITHOUT_CONSOLE, (
+        f"jupyterlab_widgets {importlib.metadata.version('jupyterlab_widgets')} draws no "
+        "widget inside RISE slides (jupyterlab-contrib/rise#119); "
+        'pip install -e ".[teach]" installs a version that does')
+    quiz_index, question_id = lab.deck_quiz
+    question = quiz.get(question_id)
+    wrong = next(o.letter for o in question.options if o.letter != question.answer)
+    base, token, log_path, page = lab.base, lab.token, lab.log_path, tab
+
+    query = urllib.parse.urlencode({"token": token, "activeCellIndex": quiz_index})
+    page.goto(f"{base}/rise/{DECK_NAME}?{query}", wait_until="domcontentloaded")
+    present = page.locator(".reveal .slides section.present")
+    try:
+        present.locator(".jp-CodeCell").first.wait_for(timeout=SLIDES_TIMEOUT_S * 1000)
+    except Exception as error:  # noqa: BLE001 - report the page's state, whatever failed
+        raise AssertionError(f"no slide with a code cell ({error}); server log:\n"
+                             f"{_log_tail(log_path)}") from None
+    sections = page.locator(".reveal .slides section").count()
+    assert sections > 1, f"reveal.js built {sections} slide(s)"
+
+    cell = present.locator(".jp-CodeCell").filter(has_text=question_id).first
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Shift+Enter")  # RISE runs the selected cell, as in class
+    panel = present.locator(".deepfm-quiz").first
+    panel.wait_for(timeout=SLIDES_TIMEOUT_S * 1000)
+    # The first click into the freshly run cell only moves the notebook's focus there
+    # (measured: an option clicked first stays unchosen, every later click counts), so
+    # click the question text first, as a presenter pointing at it would.
+    present.locator(".deepfm-quiz-question").first.click()
+    for letter in (wrong, question.answer):
+        expected = " ".join(quiz.check(question_id, letter).text.split())
+        assert answer(panel, letter) == expected
+
+
+def answer(panel, letter: str) -> str:
+    """Choose ``letter`` in a quiz panel (until the radio button shows it chosen), press Check,
+    return the new feedback text."""
+    feedback = panel.locator(".deepfm-quiz-feedback")
+    before = feedback.inner_text()
+    option = panel.locator(".deepfm-quiz-choices label").filter(
+        has_text=re.compile(rf"^\s*{letter}\s*$"))
+    option.click(timeout=FEEDBACK_TIMEOUT_S * 1000)
+    option.locator("input").wait_for(state="attached")
+    assert option.locator("input").is_checked(), f"option {letter} did not take the click"
+    panel.locator("button.deepfm-quiz-check").click(timeout=FEEDBACK_TIMEOUT_S * 1000)
+    panel.page.wait_for_function(
+        "([node, before]) => node.innerText.trim() && node.innerText !== before",
+        arg=[feedback.element_handle(), before], timeout=FEEDBACK_TIMEOUT_S * 1000)
+    return " ".join(feedback.inner_text().split())
