@@ -1,7 +1,7 @@
 """What an instructor shows, in a real browser (headless Chromium, driven by Playwright).
 
 One JupyterLab server for the module, serving a temporary folder with two scratch notebooks,
-and one browser, a tab per test:
+and one Chromium, each test in a fresh browser context of its own:
 
 1. The playground in JupyterLab: a scratch notebook shows the panel; a setting is changed in
    the page, Train pressed, the plot redraws and the comparison table gains a row; a second,
@@ -33,12 +33,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import Browser, Page, sync_playwright
 from test_browser import (  # the sibling test module: tests/ is on sys.path under pytest
+    CHROMIUM,
+    CHROMIUM_FLAGS,
     FEEDBACK_TIMEOUT_S,
     _log_tail,
     _open_notebook,
-    _page,
     _run_all_and_wait,
     _wait_until,
     jupyterlab,
@@ -139,26 +140,33 @@ class TeachingLab:
     base: str
     token: str
     log_path: Path
-    context: BrowserContext
+    browser: Browser
     deck_quiz: tuple[int, str]
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory) -> Iterator[TeachingLab]:
-    """One server for a folder holding the scratch playground notebook and the deck."""
+    """One server for a folder holding the scratch playground notebook and the deck, and one
+    Chromium."""
     root, home = tmp_path_factory.mktemp("teach-root"), tmp_path_factory.mktemp("teach-home")
     _write_playground_notebook(root / PLAYGROUND)
     deck_quiz = write_deck(root / DECK_NAME)
-    with jupyterlab(root, home) as (base, token, log_path), _page(home) as page:
-        yield TeachingLab(base, token, log_path, page.context, deck_quiz)
+    with jupyterlab(root, home) as (base, token, log_path), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=CHROMIUM_FLAGS)
+        try:
+            yield TeachingLab(base, token, log_path, browser, deck_quiz)
+        finally:
+            browser.close()
 
 
 @pytest.fixture
 def tab(lab) -> Iterator[Page]:
-    """A tab of the module's browser for one test, closed after it."""
-    page = lab.context.new_page()
-    yield page
-    page.close()
+    """A page for one test in a fresh browser context (its own cookies and storage, as a
+    separate browser would have), closed after it."""
+    context = lab.browser.new_context()
+    yield context.new_page()
+    context.close()
 
 
 def test_playground_trains_plots_adds_rows_and_stops_in_jupyterlab(lab, tab):
@@ -235,11 +243,14 @@ def test_notebook_01_as_slides_with_a_working_quiz(lab, tab):
         f"jupyterlab_widgets {importlib.metadata.version('jupyterlab_widgets')} draws no "
         "widget inside RISE slides (jupyterlab-contrib/rise#119); "
         'pip install -e ".[teach]" installs a version that does')
-    quiz_index, question_id = lab.deck_quiz
+    _present_and_answer(tab, lab, *lab.deck_quiz)
+
+
+def _present_and_answer(page: Page, lab: TeachingLab, quiz_index: int, question_id: str) -> None:
+    """Open the deck at its quiz slide, run the quiz cell there, answer wrongly then rightly."""
     question = quiz.get(question_id)
     wrong = next(o.letter for o in question.options if o.letter != question.answer)
-    base, token, log_path, page = lab.base, lab.token, lab.log_path, tab
-
+    base, token, log_path = lab.base, lab.token, lab.log_path
     query = urllib.parse.urlencode({"token": token, "activeCellIndex": quiz_index})
     page.goto(f"{base}/rise/{DECK_NAME}?{query}", wait_until="domcontentloaded")
     present = page.locator(".reveal .slides section.present")
@@ -255,7 +266,11 @@ def test_notebook_01_as_slides_with_a_working_quiz(lab, tab):
     cell.locator(".jp-InputArea-editor").click()
     page.keyboard.press("Shift+Enter")  # RISE runs the selected cell, as in class
     panel = present.locator(".deepfm-quiz").first
-    panel.wait_for(timeout=SLIDES_TIMEOUT_S * 1000)
+    try:
+        panel.wait_for(timeout=SLIDES_TIMEOUT_S * 1000)
+    except Exception as error:  # noqa: BLE001 - report the page's state, whatever failed
+        raise AssertionError(f"the quiz widget did not appear on its slide ({error}); server "
+                             f"log:\n{_log_tail(log_path)}") from None
     # The first click into the freshly run cell only moves the notebook's focus there
     # (measured: an option clicked first stays unchosen, every later click counts), so
     # click the question text first, as a presenter pointing at it would.
