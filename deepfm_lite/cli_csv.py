@@ -39,11 +39,7 @@ def read_user_csv(path: Path, label: str, categorical: Sequence[str] | None = No
     Without ``categorical`` and ``numeric`` the features are inferred (float columns numeric,
     the rest categorical) and ground-truth columns such as ``p_true`` are left out, with a note.
     """
-    header = _header(path)
-    if label not in header:
-        raise UsageError(f"--label {label!r} is not a column of {path}; columns: "
-                         f"{', '.join(header)}")
-    _check_named_columns(path, header, label, categorical, numeric)
+    _check_header(path, label, categorical, numeric)
     frame = _read_rows(path, nrows)
     if frame.empty:
         raise UsageError(f"--data {path}: the header has no data rows under it")
@@ -51,8 +47,7 @@ def read_user_csv(path: Path, label: str, categorical: Sequence[str] | None = No
     notes: list[str] = []
     if categorical is None and numeric is None:
         categorical, numeric, left_out = infer_fields(frame, label)
-        notes = [f"left out {name}: {GROUND_TRUTH_COLUMNS[name]} (name it in --numeric to use "
-                 "it anyway; --categorical/--numeric choose the columns)" for name in left_out]
+        notes = [_left_out_note(name) for name in left_out]
     categorical, numeric = list(categorical or []), list(numeric or [])
     _check_numbers(path, frame, numeric)
     return UserCsv(frame, categorical, numeric, notes)
@@ -65,17 +60,28 @@ def streamed_csv_fields(path: Path, label: str, categorical: Sequence[str] | Non
     through ``prepare``, which checks every row and names the line). Returns ``(categorical,
     numeric, notes)``; both lists are empty to let ``prepare`` infer them from its first chunk,
     and the notes say which ground-truth columns that leaves out."""
+    header = _check_header(path, label, categorical, numeric)
+    notes = []
+    if categorical is None and numeric is None:
+        notes = [_left_out_note(name) for name in header
+                 if name in GROUND_TRUTH_COLUMNS and name != label]
+    return list(categorical or []), list(numeric or []), notes
+
+
+def _check_header(path: Path, label: str, categorical: Sequence[str] | None,
+                  numeric: Sequence[str] | None) -> list[str]:
+    """The header of ``path``, checked against ``--label``, ``--categorical``, ``--numeric``."""
     header = _header(path)
     if label not in header:
         raise UsageError(f"--label {label!r} is not a column of {path}; columns: "
                          f"{', '.join(header)}")
     _check_named_columns(path, header, label, categorical, numeric)
-    notes = []
-    if categorical is None and numeric is None:
-        notes = [f"left out {name}: {GROUND_TRUTH_COLUMNS[name]} (name it in --numeric to use "
-                 "it anyway; --categorical/--numeric choose the columns)"
-                 for name in header if name in GROUND_TRUTH_COLUMNS and name != label]
-    return list(categorical or []), list(numeric or []), notes
+    return header
+
+
+def _left_out_note(name: str) -> str:
+    return (f"left out {name}: {GROUND_TRUTH_COLUMNS[name]} (name it in --numeric to use it "
+            "anyway; --categorical/--numeric choose the columns)")
 
 
 def _header(path: Path) -> list[str]:
