@@ -4,10 +4,11 @@ import sys
 
 import matplotlib
 import pytest
-import torch
 
+# One thread per xdist worker comes from OMP_NUM_THREADS=1 (the root conftest.py, set before
+# torch is imported); torch is not imported here, so pytest-xdist's controller, which runs no
+# test, starts without it.
 matplotlib.use("Agg")  # figures in unit tests are drawn, never shown
-torch.set_num_threads(1)  # one thread per xdist worker (see the root conftest.py)
 
 
 @pytest.fixture(scope="session")
