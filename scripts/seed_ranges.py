@@ -185,7 +185,7 @@ def ladder(seed: int) -> dict:
 def deepfm_gaps(seed: int) -> dict:
     """Notebook 05, section 4: four models on 100,000 app-store rows, course budget.
 
-    Sample, split and training all use the seed, as in the notebook's loop over seeds 0 and 1.
+    Sample, split and training all use the seed; the notebook trains seed 0 live and reads the rest.
     """
     data = load_dataset("appstore", 100_000, seed=seed)
     test = {name: dl.train_model(name, data, seed=seed).test
