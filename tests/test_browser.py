@@ -250,24 +250,27 @@ def _run_all_and_wait(page: Page, log_path: Path) -> None:
 
 
 def _answer_first_quiz(page: Page, letter: str) -> str:
-    """Pick ``letter`` in the first quiz widget of the notebook in view, press Check, return the
-    feedback text."""
+    """Answer ``letter`` in the first quiz widget of the notebook in view (:func:`answer`)."""
     panel = page.locator(".jp-NotebookPanel:visible .deepfm-quiz").first
     panel.scroll_into_view_if_needed(timeout=FEEDBACK_TIMEOUT_S * 1000)
+    return answer(panel, letter)
+
+
+def answer(panel, letter: str) -> str:
+    """Choose ``letter`` in a quiz panel (until the radio button shows it chosen), press Check,
+    return the new feedback text."""
     feedback = panel.locator(".deepfm-quiz-feedback")
     before = feedback.inner_text(timeout=FEEDBACK_TIMEOUT_S * 1000)
     option = panel.locator(".deepfm-quiz-choices label").filter(
         has_text=re.compile(rf"^\s*{letter}\s*$"))
     option.click(timeout=FEEDBACK_TIMEOUT_S * 1000)
+    option.locator("input").wait_for(state="attached")
+    assert option.locator("input").is_checked(), f"option {letter} did not take the click"
     panel.locator("button.deepfm-quiz-check").click(timeout=FEEDBACK_TIMEOUT_S * 1000)
-    deadline = time.monotonic() + FEEDBACK_TIMEOUT_S
-    while time.monotonic() < deadline:
-        text = feedback.inner_text()
-        if text.strip() and text != before:
-            return " ".join(text.split())
-        time.sleep(0.2)
-    raise AssertionError(f"no new feedback within {FEEDBACK_TIMEOUT_S} s after choosing "
-                         f"{letter} and pressing Check (feedback still {before!r})")
+    panel.page.wait_for_function(
+        "([node, before]) => node.innerText.trim() && node.innerText !== before",
+        arg=[feedback.element_handle(), before], timeout=FEEDBACK_TIMEOUT_S * 1000)
+    return " ".join(feedback.inner_text().split())
 
 
 def first_quiz(notebook_path: Path) -> tuple[int, str, str]:

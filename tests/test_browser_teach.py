@@ -34,6 +34,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from repo_scripts import load_script
 from test_browser import (  # the sibling test module: tests/ is on sys.path under pytest
     CHROMIUM,
     CHROMIUM_FLAGS,
@@ -42,6 +43,7 @@ from test_browser import (  # the sibling test module: tests/ is on sys.path und
     _open_notebook,
     _run_all_and_wait,
     _wait_until,
+    answer,
     jupyterlab,
 )
 
@@ -100,18 +102,11 @@ QUIZ_CELL = re.compile(r"""^from deepfm_lite import quiz\s+quiz\.ask\(["']([^"']
 WIDGETS_WITHOUT_CONSOLE = (3, 0, 10)
 
 
-def _slides_module():
-    spec = importlib.util.spec_from_file_location("slides", REPO / "scripts" / "slides.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def write_deck(path: Path) -> tuple[int, str]:
     """Notebook 01 with its slide metadata, outputs cleared (the deck runs live); returns the
     index and id of its first quiz cell, which must need nothing from earlier cells."""
     notebook = nbformat.read(DECK, as_version=4)
-    _slides_module().apply(notebook, DECK.name)
+    load_script("scripts/slides.py").apply(notebook, DECK.name)
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
@@ -208,16 +203,9 @@ def test_playground_trains_plots_adds_rows_and_stops_in_jupyterlab(lab, tab):
     assert "'stopped': {1: False, 2: True}" in stored, stored
 
 
-def _load_build_site():
-    spec = importlib.util.spec_from_file_location("build_site", REPO / "scripts" / "build_site.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_static_edition_index_opens_and_links_to_a_notebook_page(tab, tmp_path):
     site = tmp_path / "site"
-    _load_build_site().build_site(site, only=["05"])
+    load_script("scripts/build_site.py").build_site(site, only=["05"])
     page = tab
     fetched = []
     page.on("request", lambda request: fetched.append(request.url))
@@ -278,20 +266,3 @@ def _present_and_answer(page: Page, lab: TeachingLab, quiz_index: int, question_
     for letter in (wrong, question.answer):
         expected = " ".join(quiz.check(question_id, letter).text.split())
         assert answer(panel, letter) == expected
-
-
-def answer(panel, letter: str) -> str:
-    """Choose ``letter`` in a quiz panel (until the radio button shows it chosen), press Check,
-    return the new feedback text."""
-    feedback = panel.locator(".deepfm-quiz-feedback")
-    before = feedback.inner_text()
-    option = panel.locator(".deepfm-quiz-choices label").filter(
-        has_text=re.compile(rf"^\s*{letter}\s*$"))
-    option.click(timeout=FEEDBACK_TIMEOUT_S * 1000)
-    option.locator("input").wait_for(state="attached")
-    assert option.locator("input").is_checked(), f"option {letter} did not take the click"
-    panel.locator("button.deepfm-quiz-check").click(timeout=FEEDBACK_TIMEOUT_S * 1000)
-    panel.page.wait_for_function(
-        "([node, before]) => node.innerText.trim() && node.innerText !== before",
-        arg=[feedback.element_handle(), before], timeout=FEEDBACK_TIMEOUT_S * 1000)
-    return " ".join(feedback.inner_text().split())

@@ -4,21 +4,18 @@ in a fresh kernel, reports "Not yet" and lets no error escape."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
+from repo_scripts import load_script
 
 from deepfm_lite.progress import CHECK_CALL, grade_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("make_exercises",
-                                               ROOT / "scripts" / "make_exercises.py")
-make_exercises = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(make_exercises)
+make_exercises = load_script("scripts/make_exercises.py")
 
 SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
 

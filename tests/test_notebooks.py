@@ -5,6 +5,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from repo_scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -98,12 +99,7 @@ def test_kernelspec_is_the_one_jupyterlab_writes():
 
 
 def test_run_notebooks_time_prints_a_table_and_saves_nothing(tmp_path, capsys):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("run_notebooks",
-                                                  ROOT / "scripts" / "run_notebooks.py")
-    run_notebooks = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(run_notebooks)
+    run_notebooks = load_script("scripts/run_notebooks.py")
     path = tmp_path / "01_tiny.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")]),
                    path)

@@ -1,11 +1,11 @@
 """The install files agree with each other and with the README."""
 
-import importlib.util
 import re
 import sys
 from pathlib import Path
 
 import yaml
+from repo_scripts import load_script
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -80,9 +80,7 @@ def test_readme_starts_a_learner():
 
 
 def test_the_suites_longest_first_order_names_existing_files():
-    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")
-    root_conftest = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(root_conftest)
+    root_conftest = load_script("conftest.py")
     missing = [scope for scope in root_conftest.SLOW_SCOPES if not (ROOT / scope).is_file()]
     assert not missing, f"conftest.py SLOW_SCOPES names files that do not exist: {missing}"
     assert "--no-loadscope-reorder" in (ROOT / "pyproject.toml").read_text()

@@ -1,16 +1,13 @@
-import importlib.util
 from pathlib import Path
 
 import pandas as pd
+from repo_scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("make_samples", ROOT / "datasets/make_samples.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("datasets/make_samples.py")
 
 
 def test_sample_files_are_what_the_generators_write(capsys):

@@ -1,24 +1,18 @@
 """scripts/seed_ranges.py: every claim has its saved seeds, reproduces them, and is cited."""
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import nbformat
 import pandas as pd
 import pytest
+from repo_scripts import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def seed_ranges():
-    path = ROOT / "scripts" / "seed_ranges.py"
-    spec = importlib.util.spec_from_file_location("seed_ranges", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["seed_ranges"] = module  # its dataclass looks its module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/seed_ranges.py")
 
 
 def test_every_claim_has_its_saved_rows_for_every_seed(seed_ranges):

@@ -5,7 +5,6 @@ network."""
 from __future__ import annotations
 
 import functools
-import importlib.util
 import re
 import urllib.parse
 from html.parser import HTMLParser
@@ -13,13 +12,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from repo_scripts import load_script
 
 from deepfm_lite import quiz
 
 REPO = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("build_site", REPO / "scripts" / "build_site.py")
-build_site = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(build_site)
+build_site = load_script("scripts/build_site.py")
 
 EXTERNAL = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)  # http:, mailto:, data:, ...
 

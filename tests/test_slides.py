@@ -5,24 +5,13 @@ rules give."""
 from __future__ import annotations
 
 import copy
-import importlib.util
-from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from repo_scripts import load_script
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-slides = _load("slides")
+slides = load_script("scripts/slides.py")
 
 LONG_TEXT = " ".join(["This sentence explains a result at length."] * 12)  # 72 words
 assert slides.word_count(LONG_TEXT) > slides.LONG_WORDS
@@ -208,7 +197,7 @@ def test_bad_input_is_a_one_line_error_with_exit_code_2(tmp_path, capsys):
 
 
 def test_exercises_keep_the_slides_of_their_solutions():
-    make_exercises = _load("make_exercises")
+    make_exercises = load_script("scripts/make_exercises.py")
     solution = new_notebook(cells=[
         new_markdown_cell("# Exercise"),
         new_code_cell("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION")])
