@@ -473,8 +473,11 @@ def criteo_integer_to_category(values: pd.Series) -> pd.Series:
     numbers = pd.to_numeric(values, errors="raise").to_numpy(dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         bucketed = np.where(numbers > 2, np.floor(np.log(numbers) ** 2), numbers)
-    out = pd.Series(bucketed, index=values.index).astype("Int64").astype("string")
-    return out
+    # Each distinct bucket is written as text once (a column holds a few dozen of them), then
+    # spread to the rows by its code; -1, a missing value, stays missing.
+    codes, buckets = pd.factorize(bucketed)
+    text = pd.Series(buckets).astype("Int64").astype("string").array
+    return pd.Series(text.take(codes, allow_fill=True), index=values.index)
 
 
 def split_frame(df: pd.DataFrame, fractions: Sequence[float] = (0.8, 0.1, 0.1),
