@@ -9,6 +9,9 @@ from ``os.wait4``: its resident set at its highest, file pages it mapped include
 * ``train``: one epoch of DeepFM (the paper's Criteo setting) on the same prepared rows, opened
   memory-mapped and read into memory, interleaved (A B, B A, ...), median samples/s, and
   samples per CPU second of the process (``--threads 1`` makes that clock load-proof);
+* ``prepare --before DIR``: ``prepare_file`` of an older checkout (e.g. ``git worktree add DIR
+  <commit>``) against this one on the same file of the first ``--rows`` size, ``--reps``
+  interleaved pairs of fresh processes (old new, new old, ...), median time ratio new / old;
 * ``train --data``: peak memory of ``python -m deepfm_lite train --data FILE --format criteo
   --model lr --epochs 1`` on a ~200 MB file (LR: the memory is the data's, and it trains
   fast), and of the same command run from ``--before DIR`` (an older checkout, e.g.
@@ -16,6 +19,10 @@ from ``os.wait4``: its resident set at its highest, file pages it mapped include
 * ``train --data --format csv``: peak memory and time of the same LR run on a generated
   app-store CSV (``--csv-rows``, ~200 MB), streamed through ``prepare`` (the default above
   64 MB) and read whole.
+
+Each child process runs from the checkout it measures (its folder is both its working
+directory and its ``PYTHONPATH``, and ``prepare`` reports the package it imported), so an
+older checkout is never shadowed by this one.
 
 Usage::
 
@@ -33,6 +40,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -41,14 +49,17 @@ import time
 from pathlib import Path
 
 GENERATE_CHUNK = 200_000
+REPO = Path(__file__).resolve().parents[1]
 
 PREPARE = """
-import json, sys, time
+import json, os, sys, time
+import deepfm_lite
 from deepfm_lite.prepared import prepare_file
 start = time.perf_counter()
 manifest = prepare_file(sys.argv[1], sys.argv[2], split=(0.9, 0.1), progress=False)
 print(json.dumps({"seconds": time.perf_counter() - start, "rows": manifest["settings"]["rows"],
-                  "ids": sum(manifest["field_dims"])}))
+                  "ids": sum(manifest["field_dims"]),
+                  "code": os.path.dirname(os.path.dirname(deepfm_lite.__file__))}))
 """
 
 READ_CSV = """
@@ -78,8 +89,11 @@ print(json.dumps({"samples_per_s": float(history["samples_per_s"].iloc[0]),
 """
 
 
-def peak_of(argv: list[str], env: dict | None = None) -> tuple[dict, float]:
-    """Run ``argv`` in a wrapper that reports only its own child's peak RSS (MB)."""
+def peak_of(argv: list[str], env: dict | None = None, code: Path = REPO) -> tuple[dict, float]:
+    """Run ``argv`` in a wrapper that reports only its own child's peak RSS (MB).
+
+    Both run from ``code``, a checkout: its folder is their working directory (the first
+    place ``python -c`` and ``python -m`` import from) and their ``PYTHONPATH``."""
     wrapper = ("import json, os, resource, subprocess, sys\n"
                "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
                "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
@@ -88,7 +102,8 @@ def peak_of(argv: list[str], env: dict | None = None) -> tuple[dict, float]:
                "print(json.dumps({'rc': p.returncode, 'peak_kb': peak,\n"
                "                  'out': json.loads(lines[-1]) if lines else None}))\n")
     result = subprocess.run([sys.executable, "-c", wrapper, *argv], capture_output=True,
-                            text=True, env={**os.environ, **(env or {})})
+                            text=True, cwd=code,
+                            env={**os.environ, **(env or {}), "PYTHONPATH": str(code)})
     report = json.loads(result.stdout.strip().splitlines()[-1])
     if report["rc"]:
         raise RuntimeError(f"{' '.join(argv[:6])} failed: {result.stderr[-500:]}")
@@ -115,10 +130,7 @@ def generate(path: Path, rows: int) -> Path:
 def bench_prepare(work: Path, rows: int) -> dict:
     source = generate(work / f"criteo_{rows}.txt", rows)
     target = work / f"prepared_{rows}"
-    if target.exists():
-        import shutil
-
-        shutil.rmtree(target)
+    shutil.rmtree(target, ignore_errors=True)
     prepared, prepare_peak = peak_of([sys.executable, "-c", PREPARE, str(source), str(target)])
     read, read_peak = peak_of([sys.executable, "-c", READ_CSV, str(source)])
     return {"rows": rows, "file_mb": source.stat().st_size / 1e6,
@@ -126,6 +138,27 @@ def bench_prepare(work: Path, rows: int) -> dict:
             "prepare_peak_mb": prepare_peak, "read_csv_s": read["seconds"],
             "read_csv_rows_per_s": rows / read["seconds"], "read_csv_peak_mb": read_peak,
             "prepare_over_read_csv": prepared["seconds"] / read["seconds"]}
+
+
+def bench_prepare_pairs(work: Path, rows: int, before: Path, pairs: int) -> dict:
+    """``prepare_file`` from ``before`` and from this checkout on one file, ``pairs`` interleaved
+    pairs of fresh processes; each child must report the checkout it was meant to run."""
+    source = generate(work / f"criteo_{rows}.txt", rows)
+    seconds: dict[str, list[float]] = {"before": [], "after": []}
+    for pair in range(pairs):
+        for which in ("before", "after") if pair % 2 == 0 else ("after", "before"):
+            code = before.resolve() if which == "before" else REPO
+            target = work / f"prepared_{rows}_{which}"
+            shutil.rmtree(target, ignore_errors=True)
+            result, _ = peak_of([sys.executable, "-c", PREPARE, str(source), str(target)],
+                                code=code)
+            if Path(result["code"]).resolve() != code:
+                raise RuntimeError(f"the {which} run imported deepfm_lite from "
+                                   f"{result['code']}, not {code}")
+            seconds[which].append(result["seconds"])
+    ratios = [new / old for new, old in zip(seconds["after"], seconds["before"])]
+    return {"rows": rows, "before_s": seconds["before"], "after_s": seconds["after"],
+            "ratios": ratios, "median_ratio": statistics.median(ratios)}
 
 
 def bench_train(folder: Path, reps: int, threads: int) -> dict:
@@ -155,7 +188,7 @@ def bench_train_data(work: Path, file_rows: int, rows: int, before: Path | None)
     result = {"rows": rows, "read_mb": read_mb}
     _, result["after_peak_mb"] = peak_of([*argv, "--no-progress"], {"TMPDIR": str(work)})
     if before is not None:
-        _, result["before_peak_mb"] = peak_of(argv, {"PYTHONPATH": str(before)})
+        _, result["before_peak_mb"] = peak_of(argv, code=before.resolve())
     return result
 
 
@@ -202,7 +235,8 @@ def main() -> None:
                         help="rows of the generated file train --data reads from")
     parser.add_argument("--reps", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--before", type=Path, help="an older checkout for train --data")
+    parser.add_argument("--before", type=Path,
+                        help="an older checkout: prepare timed against it, train --data's peak")
     parser.add_argument("--csv-rows", type=int, default=2_500_000,
                         help="rows of the CSV for train --data --format csv (~200 MB)")
     parser.add_argument("--skip", default="", help="comma-separated: prepare,train,data,csv")
@@ -211,7 +245,7 @@ def main() -> None:
     args = parser.parse_args()
     skip = set(args.skip.split(","))
     with tempfile.TemporaryDirectory() as temp:
-        work = args.work or Path(temp)
+        work = (args.work or Path(temp)).resolve()  # children run from another folder
         work.mkdir(parents=True, exist_ok=True)
         report = {"machine": f"{platform.processor() or platform.machine()}, "
                              f"{os.cpu_count()} cores", "python": platform.python_version(),
@@ -227,6 +261,15 @@ def main() -> None:
                       f"{row['read_csv_rows_per_s']:>8,.0f} rows/s, peak "
                       f"{row['read_csv_peak_mb']:,.0f} MB | prepare / read_csv "
                       f"{row['prepare_over_read_csv']:.2f}x the time", flush=True)
+            if args.before is not None:
+                report["prepare_pairs"] = row = bench_prepare_pairs(work, args.rows[0],
+                                                                    args.before, args.reps)
+                print(f"prepare {row['rows']:,} rows, {args.before} against this checkout, "
+                      f"{args.reps} interleaved pairs: before "
+                      f"{min(row['before_s']):.1f}-{max(row['before_s']):.1f} s, after "
+                      f"{min(row['after_s']):.1f}-{max(row['after_s']):.1f} s, median time "
+                      f"ratio {row['median_ratio']:.2f} "
+                      f"(pairs {[round(r, 2) for r in row['ratios']]})", flush=True)
         if "train" not in skip:
             folder = work / f"prepared_{args.train_rows}"
             if not folder.exists():
