@@ -474,7 +474,7 @@ def criteo_integer_to_category(values: pd.Series) -> pd.Series:
     with np.errstate(divide="ignore", invalid="ignore"):
         bucketed = np.where(numbers > 2, np.floor(np.log(numbers) ** 2), numbers)
     # Each distinct bucket is written as text once (a column holds a few dozen of them), then
-    # spread to the rows by its code; -1, a missing value, stays missing.
+    # spread to the rows by its code; a missing value (code -1) stays missing.
     codes, buckets = pd.factorize(bucketed)
     text = pd.Series(buckets).astype("Int64").astype("string").array
     return pd.Series(text.take(codes, allow_fill=True), index=values.index)
