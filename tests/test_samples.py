@@ -6,12 +6,8 @@ from repo_scripts import load_script
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _script():
-    return load_script("datasets/make_samples.py")
-
-
 def test_sample_files_are_what_the_generators_write(capsys):
-    assert _script().main(["--check"]) == 0, capsys.readouterr().out
+    assert load_script("datasets/make_samples.py").main(["--check"]) == 0, capsys.readouterr().out
 
 
 def test_sample_files_are_small_and_open_in_pandas():
