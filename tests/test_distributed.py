@@ -15,7 +15,13 @@ import torch
 
 from deepfm_lite import cli
 from deepfm_lite.datasets.criteo import make_criteo_like, write_criteo_tsv
-from deepfm_lite.distributed import launched_by_torchrun, process_device, rank_block, start
+from deepfm_lite.distributed import (
+    exit_process,
+    launched_by_torchrun,
+    process_device,
+    rank_block,
+    start,
+)
 from deepfm_lite.gpu import amp_dtype
 from deepfm_lite.io import load
 from deepfm_lite.models import build_model
@@ -29,12 +35,13 @@ ROWS, BATCH = 3001, 80
 NETWORK = ["--epochs", "2", "--dropout", "0", "--hidden", "16,16", "--embed-dim", "4",
            "--seed", "3", "--device", "cpu", "--json", "--no-progress"]
 
-# What each torchrun process runs: the command line's own main(), with a --save path named
-# after the process's rank, so that a file written by rank 1 would show.
+# What each torchrun process runs: the command line's own main() and exit, with a --save path
+# named after the process's rank, so that a file written by rank 1 would show.
 RANK_SCRIPT = textwrap.dedent("""
     import os, sys
     from deepfm_lite.cli import main
-    sys.exit(main(sys.argv[1:] + ["--save", f"{sys.argv[0]}.rank{os.environ['RANK']}.pt"]))
+    from deepfm_lite.distributed import exit_process
+    exit_process(main(sys.argv[1:] + ["--save", f"{sys.argv[0]}.rank{os.environ['RANK']}.pt"]))
 """)
 
 
@@ -123,6 +130,9 @@ def test_without_torchrun_variables_training_stays_in_one_process():
     assert not launched_by_torchrun({"RANK": "0", "WORLD_SIZE": "2"})  # LOCAL_RANK missing
     assert launched_by_torchrun({"RANK": "0", "WORLD_SIZE": "2", "LOCAL_RANK": "0"})
     assert start("cpu", environ={}) is None
+    with pytest.raises(SystemExit) as exited:  # outside a group: an ordinary exit
+        exit_process(3)
+    assert exited.value.code == 3
 
 
 def test_process_device_under_torchrun():
