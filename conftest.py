@@ -4,7 +4,13 @@ The notebooks were saved with these settings, and nbval compares against those o
 they are forced rather than defaulted: no progress bars, English quizzes, instructor mode off.
 """
 
+import importlib.util
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 os.environ.update(DEEPFM_LITE_PROGRESS="0", DEEPFM_LITE_LANG="en", DEEPFM_LITE_INSTRUCTOR="0")
 
@@ -52,3 +58,44 @@ def pytest_xdist_auto_num_workers(config) -> int:
 # notebooks/exercises and notebooks/solutions are links to the top-level folders, so that
 # `jupyter lab notebooks/` shows them; collect each notebook once, from its own folder.
 collect_ignore = ["notebooks/exercises", "notebooks/solutions"]
+
+
+# Kernels forked from a process that has already imported torch (tests/kernel_zygote.py says
+# why and how): started once per pytest process that runs tests which start kernels.
+_zygote: dict = {}
+
+
+def _starts_kernels(session) -> bool:
+    """Whether this process will run a notebook or a test marked ``kernels``."""
+    config = session.config
+    xdist_controller = not hasattr(config, "workerinput") and config.getoption("numprocesses", 0)
+    if xdist_controller or config.option.collectonly or \
+            os.environ.get("DEEPFM_LITE_FORK_KERNELS", "1") == "0":
+        return False
+    return any(item.path.suffix == ".ipynb" or item.get_closest_marker("kernels")
+               for item in session.items)
+
+
+def pytest_collection_finish(session) -> None:
+    """Start the kernel zygote, and point the ``python3`` kernelspec at it, if kernels will run."""
+    if not _starts_kernels(session):
+        return
+    spec = importlib.util.spec_from_file_location(
+        "kernel_zygote", Path(__file__).parent / "tests" / "kernel_zygote.py")
+    kernel_zygote = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(kernel_zygote)
+    folder = tempfile.mkdtemp(prefix="deepfm-lite-kernels-")
+    address = os.path.join(folder, "zygote.sock")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(
+        filter(None, [kernel_zygote.write_kernelspec(folder), os.environ.get("JUPYTER_PATH")]))
+    os.environ["DEEPFM_LITE_KERNEL_ZYGOTE"] = address
+    _zygote.update(folder=folder, process=subprocess.Popen(
+        [sys.executable, kernel_zygote.__file__, address], stdin=subprocess.DEVNULL))
+
+
+def pytest_unconfigure(config) -> None:
+    """Stop the zygote (its kernels have all been shut down by the tests that started them)."""
+    if _zygote:
+        _zygote["process"].terminate()
+        _zygote["process"].wait(timeout=30)
+        shutil.rmtree(_zygote["folder"], ignore_errors=True)

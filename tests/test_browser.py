@@ -105,8 +105,14 @@ def _write_lab_settings(settings_dir: Path) -> None:
 
 
 def _isolated_env(home: Path) -> dict[str, str]:
-    """The server's (and so the kernel's) environment, with every Jupyter dir under ``home``."""
+    """The server's (and so the kernel's) environment, with every Jupyter dir under ``home``.
+
+    Its kernels start the usual way, as on a learner's machine, not forked from the suite's
+    preloaded process (tests/kernel_zygote.py): without the zygote's address, the suite's
+    kernelspec runs ``python -m ipykernel_launcher``.
+    """
     env = dict(os.environ)
+    env.pop("DEEPFM_LITE_KERNEL_ZYGOTE", None)
     dirs = {
         "JUPYTER_CONFIG_DIR": "config", "JUPYTER_DATA_DIR": "data",
         "JUPYTER_RUNTIME_DIR": "runtime", "JUPYTERLAB_SETTINGS_DIR": "settings",

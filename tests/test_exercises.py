@@ -14,6 +14,8 @@ from repo_scripts import load_script
 
 from deepfm_lite.progress import CHECK_CALL, grade_notebook
 
+pytestmark = pytest.mark.kernels  # some of them grade notebooks in Jupyter kernels
+
 ROOT = Path(__file__).resolve().parent.parent
 make_exercises = load_script("scripts/make_exercises.py")
 

@@ -24,6 +24,8 @@ from deepfm_lite.progress import (
     grade_notebook,
 )
 
+pytestmark = pytest.mark.kernels  # most of them grade notebooks in Jupyter kernels
+
 ROOT = Path(__file__).resolve().parents[1]
 
 IMPORTS = "import torch\nfrom deepfm_lite import checks"

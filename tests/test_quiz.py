@@ -343,6 +343,7 @@ def test_widget_speaks_chinese_and_follows_answers_given_in_code(capsys):
 # --------------------------------------------------------------------------- in a real kernel
 
 
+@pytest.mark.kernels
 def test_quiz_cells_in_a_kernel_give_deterministic_outputs_shown_once(tmp_path):
     """What nbval compares: text/HTML fixed by the bank, the widget view in its own output."""
     import inspect
