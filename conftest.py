@@ -27,22 +27,22 @@ os.environ.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
 # orders scopes by their number of tests, which put the few long browser tests last and left
 # one core idle at the end). The collection is sorted here longest first, so the short scopes
 # fill the gaps at the end. The figures are seconds per scope, the sum of its tests' times in
-# `python -m pytest --junitxml=FILE` on a quiet 2-core machine (scopes not listed take a few
-# seconds or less); a stale figure only costs some balance, never a result: every scope runs
-# alone, in any order. tests/test_packaging.py checks that each one names an existing file.
+# `python -m pytest --junitxml=FILE` on a quiet 2-core machine, median of three runs (scopes
+# not listed take a few seconds or less); a stale figure only costs some balance, never a
+# result: every scope runs alone, in any order. tests/test_packaging.py checks that each one
+# names an existing file.
 SLOW_SCOPES = {
-    "notebooks/07_hyperparameters.ipynb": 52, "notebooks/06_experiments.ipynb": 44,
-    "tests/test_browser_teach.py": 40, "notebooks/09_full_criteo.ipynb": 35,
-    "tests/test_exercises.py": 31, "notebooks/05_deepfm.ipynb": 28,
-    "tests/test_browser.py": 26, "tests/test_progress.py": 23,
-    "notebooks/04_deep_part.ipynb": 20, "notebooks/02_fm_math.ipynb": 19,
-    "notebooks/08_review.ipynb": 16, "tests/test_distributed.py": 14,
-    "solutions/07_ablation.ipynb": 14, "notebooks/03_embeddings.ipynb": 13,
-    "tests/test_site.py": 13, "notebooks/00_course_map.ipynb": 13,
-    "notebooks/01_ctr_basics.ipynb": 12, "tests/test_speedups.py": 11,
-    "solutions/05_deepfm_shared_embedding.ipynb": 10, "tests/test_quiz.py": 6,
-    "solutions/01_logloss_auc.ipynb": 6, "solutions/04_deep_tower.ipynb": 6,
-    "solutions/02_fm_second_order.ipynb": 6, "tests/test_checks_common.py": 5,
+    "notebooks/07_hyperparameters.ipynb": 50, "notebooks/06_experiments.ipynb": 39,
+    "tests/test_browser_teach.py": 33, "notebooks/09_full_criteo.ipynb": 29,
+    "notebooks/05_deepfm.ipynb": 24, "tests/test_browser.py": 24,
+    "notebooks/04_deep_part.ipynb": 14, "tests/test_exercises.py": 12,
+    "notebooks/00_course_map.ipynb": 11, "tests/test_distributed.py": 11,
+    "notebooks/08_review.ipynb": 11, "tests/test_site.py": 10,
+    "notebooks/02_fm_math.ipynb": 10, "solutions/07_ablation.ipynb": 9,
+    "tests/test_progress.py": 9, "tests/test_speedups.py": 9,
+    "notebooks/03_embeddings.ipynb": 8, "notebooks/01_ctr_basics.ipynb": 8,
+    "tests/test_kernel_zygote.py": 7, "solutions/05_deepfm_shared_embedding.ipynb": 5,
+    "tests/test_checks_common.py": 5, "tests/test_criteo.py": 5, "tests/test_prepare.py": 4,
 }
 
 

@@ -140,9 +140,9 @@ def exit_process(code: int) -> NoReturn:
     A process in torchrun's group leaves it (:func:`stop`), flushes its output and ends at once
     (``os._exit``), skipping the interpreter's teardown. Once a DDP model has been built, gloo's
     threads are still running after ``destroy_process_group`` (seen with torch 2.13, even with
-    the model deleted), and the teardown then aborted the process now and then ("terminate called without an active exception", about
-    one two-rank run in fifty on a 2-core machine, after the report was printed and the model
-    saved).
+    the model deleted), and the teardown then aborted the process now and then ("terminate
+    called without an active exception", about one two-rank run in fifty on a 2-core machine,
+    after the report was printed and the model saved).
     """
     if dist.is_available() and dist.is_initialized():
         stop()

@@ -138,7 +138,8 @@ def test_the_zygote_serves_only_an_environment_its_imports_agree_with():
 
 def test_an_interrupt_reaches_the_kernel_and_a_shutdown_ends_it_cleanly(tmp_path):
     with kernel(str(tmp_path)) as (manager, client):
-        client.execute("import time; time.sleep(60)")
+        # stop_on_error=False: the kernel would otherwise abort the requests that follow.
+        client.execute("import time; time.sleep(60)", stop_on_error=False)
         time.sleep(0.5)
         manager.interrupt_kernel()
         reply = client.get_shell_msg(timeout=20)
