@@ -66,12 +66,12 @@ _zygote: dict = {}
 
 
 def _starts_kernels(session) -> bool:
-    """Whether this process will run a notebook or a test marked ``kernels``."""
+    """Whether this process will run a notebook or a test marked ``kernels`` (and can fork)."""
     config = session.config
     xdist_controller = not hasattr(config, "workerinput") and config.getoption("numprocesses", 0)
-    if xdist_controller or config.option.collectonly or \
-            os.environ.get("DEEPFM_LITE_FORK_KERNELS", "1") == "0":
-        return False
+    if xdist_controller or config.option.collectonly or not sys.platform.startswith("linux") \
+            or os.environ.get("DEEPFM_LITE_FORK_KERNELS", "1") == "0":
+        return False  # the zygote needs fork() and /proc (Linux): elsewhere kernels are ordinary
     return any(item.path.suffix == ".ipynb" or item.get_closest_marker("kernels")
                for item in session.items)
 
