@@ -25,8 +25,8 @@ starts a kernel the usual way. ``DEEPFM_LITE_FORK_KERNELS=0`` turns the zygote o
 
 Why hand-written: jupyter_client's extension point for this, a kernel provisioner, is found
 only through an installed package's entry points, so it would have to ship inside
-``deepfm_lite``, which holds only what the course teaches; no maintained package forks Jupyter
-kernels from a preloaded process.
+``deepfm_lite``, which holds only what the course teaches; we found no maintained package that
+forks Jupyter kernels from a preloaded process.
 """
 
 from __future__ import annotations
