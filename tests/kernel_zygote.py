@@ -92,8 +92,8 @@ def _receive_request(conn):
     return json.loads(payload), fds
 
 
-def _declined(request: dict, fds: list[int], before: dict[str, str],
-              after: dict[str, str]) -> str:
+def decline_reason(request: dict, fds: list[int], before: dict[str, str],
+                   after: dict[str, str]) -> str:
     """Why this zygote cannot serve the request ("" if it can).
 
     ``before`` and ``after`` are the zygote's :func:`import_time_environment` before and after
@@ -218,7 +218,7 @@ def serve(address: str) -> None:
         except (OSError, ValueError):
             conn.close()
             continue
-        reason = _declined(request, fds, before, after)
+        reason = decline_reason(request, fds, before, after)
         if reason:
             for fd in fds:
                 os.close(fd)

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 import pytest
 from jupyter_client.manager import KernelManager
-from kernel_zygote import _declined  # tests/ is on sys.path under pytest
+from kernel_zygote import decline_reason  # tests/ is on sys.path under pytest
 
 pytestmark = pytest.mark.kernels
 
@@ -124,7 +124,7 @@ def test_the_zygote_serves_only_an_environment_its_imports_agree_with():
 
     def reason(**env: str) -> str:
         request = {"executable": sys.executable, "env": {"DEEPFM_LITE_LANG": "zh", **env}}
-        return _declined(request, streams, before, after)
+        return decline_reason(request, streams, before, after)
 
     assert reason(OMP_NUM_THREADS="1") == ""
     assert reason(OMP_NUM_THREADS="1", TORCHINDUCTOR_CACHE_DIR="/tmp/cache") == ""
@@ -132,8 +132,8 @@ def test_the_zygote_serves_only_an_environment_its_imports_agree_with():
     assert reason(OMP_NUM_THREADS="1", MPLBACKEND="Agg", PYTHONPATH="x") \
         == "the environment differs in MPLBACKEND, PYTHONPATH"
     assert reason() == "the environment differs in OMP_NUM_THREADS"
-    assert "another Python" in _declined({"executable": "/other/python", "env": before},
-                                         streams, before, after)
+    other_python = {"executable": "/other/python", "env": before}
+    assert "another Python" in decline_reason(other_python, streams, before, after)
 
 
 def test_an_interrupt_reaches_the_kernel_and_a_shutdown_ends_it_cleanly(tmp_path):
