@@ -86,8 +86,9 @@ def pytest_collection_finish(session) -> None:
     spec.loader.exec_module(kernel_zygote)
     folder = tempfile.mkdtemp(prefix="deepfm-lite-kernels-")
     address = os.path.join(folder, "zygote.sock")
+    kernel_zygote.write_kernelspec(folder)
     os.environ["JUPYTER_PATH"] = os.pathsep.join(
-        filter(None, [kernel_zygote.write_kernelspec(folder), os.environ.get("JUPYTER_PATH")]))
+        filter(None, [folder, os.environ.get("JUPYTER_PATH")]))
     os.environ["DEEPFM_LITE_KERNEL_ZYGOTE"] = address
     _zygote.update(folder=folder, process=subprocess.Popen(
         [sys.executable, kernel_zygote.__file__, address], stdin=subprocess.DEVNULL))

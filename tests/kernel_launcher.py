@@ -17,7 +17,10 @@ import sys
 
 
 def ask_zygote(address: str, connection_file: str):
-    """The forked kernel's pid and the stream its exit code will come on, or (None, None)."""
+    """The forked kernel's pid and the stream its exit code will come on.
+
+    Raises ``LookupError`` with the reason when no kernel was forked.
+    """
     request = json.dumps({
         "argv": ["-f", os.path.abspath(connection_file)], "cwd": os.getcwd(),
         "env": dict(os.environ), "executable": sys.executable,
@@ -29,29 +32,27 @@ def ask_zygote(address: str, connection_file: str):
         sock.sendall(request)
         replies = sock.makefile("rb")
         reply = json.loads(replies.readline() or '{"pid": null, "reason": "it stopped"}')
-        pid = reply["pid"]
-        if pid is None:
-            print(f"kernel_launcher: a kernel started the usual way, not forked: {reply['reason']}",
-                  file=sys.stderr)
-    except (OSError, ValueError, KeyError) as error:
-        print(f"kernel_launcher: a kernel started the usual way, not forked: {error!r}",
-              file=sys.stderr)
-        pid = None
-    if pid is None:
+    except (OSError, ValueError) as error:
         sock.close()
-        return None, None
-    return pid, replies
+        raise LookupError(repr(error)) from None
+    if reply.get("pid") is None:
+        sock.close()
+        raise LookupError(reply.get("reason"))
+    return reply["pid"], replies
 
 
 def main() -> None:
     connection_file = sys.argv[1]
     address = os.environ.get("DEEPFM_LITE_KERNEL_ZYGOTE")
-    if os.environ.get("DEEPFM_LITE_FORK_KERNELS") == "0":  # this kernel asks for the usual way
-        address = None
-    pid, replies = ask_zygote(address, connection_file) if address else (None, None)
-    if pid is None:
-        os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher",
-                                  "-f", connection_file])
+    usual = [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file]
+    if not address or os.environ.get("DEEPFM_LITE_FORK_KERNELS") == "0":
+        os.execv(sys.executable, usual)  # no zygote, or this kernel asks for the usual way
+    try:
+        pid, replies = ask_zygote(address, connection_file)
+    except LookupError as reason:
+        print(f"kernel_launcher: a kernel started the usual way, not forked: {reason}",
+              file=sys.stderr)
+        os.execv(sys.executable, usual)
 
     def pass_on(signum, _frame) -> None:
         try:

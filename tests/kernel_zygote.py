@@ -58,11 +58,9 @@ def import_time_environment(env: dict[str, str]) -> dict[str, str]:
     return {name: value for name, value in env.items() if name.startswith(IMPORT_TIME_VARIABLES)}
 
 
-def write_kernelspec(folder: str) -> str:
-    """A ``python3`` kernelspec under ``folder/kernels`` that starts kernels through the launcher.
-
-    Returns ``folder``, to be put first on ``JUPYTER_PATH``.
-    """
+def write_kernelspec(folder: str) -> None:
+    """A ``python3`` kernelspec under ``folder/kernels`` that starts kernels through the launcher
+    (``folder`` goes first on ``JUPYTER_PATH``)."""
     spec_dir = os.path.join(folder, "kernels", "python3")
     os.makedirs(spec_dir, exist_ok=True)
     launcher = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernel_launcher.py")
@@ -71,7 +69,6 @@ def write_kernelspec(folder: str) -> str:
             "metadata": {"debugger": True}}
     with open(os.path.join(spec_dir, "kernel.json"), "w", encoding="utf-8") as file:
         json.dump(spec, file)
-    return folder
 
 
 def _receive_request(conn):
