@@ -63,8 +63,8 @@ def configurations(prepared: Path, device: str = "cpu") -> dict[str, tuple[list[
 
 def prepare_rows(rows: int, folder: Path) -> Path:
     """Write ``rows`` criteo-like rows as a Kaggle-format file and prepare them (80/10/10)."""
-    from deepfm_lite.datasets.criteo import make_criteo_like, write_criteo_tsv
-    from deepfm_lite.prepared import prepare_file
+    from deepfm_lite.data import make_criteo_like, write_criteo_tsv
+    from deepfm_lite.data.prepared import prepare_file
 
     source = write_criteo_tsv(make_criteo_like(rows, seed=0), folder / "train.txt")
     prepare_file(source, folder / "prepared", split=(0.8, 0.1, 0.1), seed=0, progress=False)
@@ -86,8 +86,8 @@ def run_once(command: list[str], environment: dict) -> dict:
 
 def all_reduce_bytes(prepared: Path) -> dict[str, int]:
     """Bytes DDP all-reduces per step: every parameter's gradient, in float32."""
+    from deepfm_lite.data.prepared import load_prepared
     from deepfm_lite.models import build_model
-    from deepfm_lite.prepared import load_prepared
 
     model = build_model("deepfm", load_prepared(prepared).field_dims, embed_dim=10,
                         hidden=[200, 200, 200], dropout=0.0)

@@ -54,7 +54,7 @@ REPO = Path(__file__).resolve().parents[1]
 PREPARE = """
 import json, os, sys, time
 import deepfm_lite
-from deepfm_lite.prepared import prepare_file
+from deepfm_lite.data.prepared import prepare_file
 start = time.perf_counter()
 manifest = prepare_file(sys.argv[1], sys.argv[2], split=(0.9, 0.1), progress=False)
 print(json.dumps({"seconds": time.perf_counter() - start, "rows": manifest["settings"]["rows"],
@@ -75,7 +75,7 @@ TRAIN = """
 import json, sys, time
 import torch
 import deepfm_lite as dl
-from deepfm_lite.prepared import load_prepared
+from deepfm_lite.data.prepared import load_prepared
 torch.set_num_threads(int(sys.argv[3]))
 data = load_prepared(sys.argv[1], mmap=sys.argv[2] == "mmap")
 model = dl.build_model("deepfm", data.field_dims, seed=0, embed_dim=10,
@@ -112,7 +112,7 @@ def peak_of(argv: list[str], env: dict | None = None, code: Path = REPO) -> tupl
 
 def generate(path: Path, rows: int) -> Path:
     """A Criteo-format TSV of ``rows`` generated rows, written chunk by chunk."""
-    from deepfm_lite.datasets import make_criteo_like, write_criteo_tsv
+    from deepfm_lite.data import make_criteo_like, write_criteo_tsv
 
     if path.exists():
         return path
@@ -205,7 +205,7 @@ def bench_train_csv(work: Path, rows: int) -> dict:
     of ``rows`` rows: streamed through ``prepare`` (a file over 64 MB) and read whole."""
     import pandas as pd
 
-    from deepfm_lite.datasets import make_appstore
+    from deepfm_lite.data import make_appstore
 
     source = work / f"clicks_{rows}.csv"
     if not source.exists():

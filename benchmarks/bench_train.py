@@ -11,7 +11,7 @@ repetitions, and what the tower's matrix multiplies alone would allow on the mac
 * ``plain loop``: the same model and the same tensor-slicing loop, written with the plain PyTorch
   pieces (``F.embedding``, ``nn.Dropout``, ``torch.optim.Adam``);
 * ``deepfm_lite``: ``deepfm_lite.fit`` and ``deepfm_lite.training.predict_logits``, which use
-  the speed-ups of ``deepfm_lite/fast.py``.
+  the speed-ups of ``deepfm_lite/layers/fast.py``.
 
 ``--ablation`` measures each speed-up alone on top of the plain loop, training step by training
 step (blocks of steps alternating between the variants in one process), with the median of the
@@ -45,11 +45,13 @@ from torch import nn
 
 import deepfm_lite as dl
 from deepfm_lite.data import EncodedData
-from deepfm_lite.fast import FastDropout, make_adam
 from deepfm_lite.layers import fm_second_order
-from deepfm_lite.metrics import auc, logloss  # noqa: F401  (compare_peers uses them)
+from deepfm_lite.layers.fast import FastDropout
 from deepfm_lite.models import DeepFM
-from deepfm_lite.training import PREDICT_BATCH, predict_logits, resolve_device
+from deepfm_lite.training import predict_logits, resolve_device
+from deepfm_lite.training.distributed import make_adam
+from deepfm_lite.training.inference import PREDICT_BATCH
+from deepfm_lite.training.metrics import auc, logloss  # noqa: F401  (compare_peers uses them)
 
 # The paper's Criteo configuration (Section 3.1): what every implementation here trains.
 CONFIG = {"embed_dim": 10, "hidden": (400, 400, 400), "dropout": 0.5, "lr": 1e-3}
@@ -63,14 +65,14 @@ INFER_BATCH = PREDICT_BATCH["cpu"]
 def load_data(train_rows: int, seed: int = 0):
     """Criteo-format rows split 80/10/10 so that the training split has ``train_rows`` rows.
 
-    Uses ``deepfm_lite.datasets`` criteo-like generator and its standard encoding (all 39 fields
+    Uses ``deepfm_lite.data`` criteo-like generator and its standard encoding (all 39 fields
     categorical); falls back to the app-store data on a package version without it.
     """
-    from deepfm_lite import datasets
+    from deepfm_lite import data
 
     total = math.ceil(train_rows / 0.8)
-    name = "criteo-like" if hasattr(datasets, "make_criteo_like") else "appstore"
-    return name, datasets.load_dataset(name, total, seed=seed)
+    name = "criteo-like" if hasattr(data, "make_criteo_like") else "appstore"
+    return name, data.load_dataset(name, total, seed=seed)
 
 
 def save_split(data, folder: str) -> str:
@@ -122,7 +124,7 @@ class PlainDeepFM(DeepFM):
 
     Same parameters, same initialisation for a seed, same equations; the table lookups use
     ``F.embedding`` and the tower ``nn.Dropout``. ``fast_dropout`` / ``fast_gather`` switch one
-    speed-up of ``deepfm_lite/fast.py`` back on, for the ablation; ``uniform_dropout`` puts
+    speed-up of ``deepfm_lite/layers/fast.py`` back on, for the ablation; ``uniform_dropout`` puts
     :class:`UniformMaskDropout` (FastDropout's earlier mask) in the tower instead.
     """
 

@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from deepfm_lite.datasets import make_appstore
-from deepfm_lite.datasets.criteo import make_criteo_like
+from deepfm_lite.data import make_appstore, make_criteo_like
 
 HERE = Path(__file__).resolve().parent
 SAMPLES = {

@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 
 from . import settings
-from .datasets import PreparedData, load_dataset
+from .data import SplitData, load_dataset
 from .models import MODELS, build_model
 from .training import evaluate, fit, oracle_metrics, predict_proba, resolve_device
 
@@ -118,7 +118,7 @@ def _typed_column(values: list) -> pd.Series:
     return pd.Series([None if v is None else str(v) for v in values], dtype=object)
 
 
-def run_experiments(configs: Sequence[dict], data: PreparedData, seeds: Iterable[int] = (0, 1, 2),
+def run_experiments(configs: Sequence[dict], data: SplitData, seeds: Iterable[int] = (0, 1, 2),
                     *, epochs: int = 2, batch_size: int = 1024, lr: float = 1e-3,
                     weight_decay: float = 0.0, device: str = "auto",
                     progress: bool | None = None,
@@ -138,8 +138,8 @@ def run_experiments(configs: Sequence[dict], data: PreparedData, seeds: Iterable
     course's small models one thread is usually fastest: on a busy machine, threads that wait
     for each other can make a run many times slower.
     """
-    if not isinstance(data, PreparedData):
-        raise TypeError("data must be a PreparedData (from deepfm_lite.datasets.load_dataset), "
+    if not isinstance(data, SplitData):
+        raise TypeError("data must be a SplitData (from deepfm_lite.data.load_dataset), "
                         f"got {type(data).__name__}")
     if isinstance(configs, dict) or not isinstance(configs, Sequence) or not configs:
         raise TypeError("configs must be a non-empty list of dicts")
@@ -177,7 +177,7 @@ def run_experiments(configs: Sequence[dict], data: PreparedData, seeds: Iterable
     return _results_frame(rows, swept)
 
 
-def _warm_up(data: PreparedData, device) -> None:
+def _warm_up(data: SplitData, device) -> None:
     """Train a throw-away LR on a few rows, untimed, so that one-time start-up costs (lazy
     imports, first allocations) do not land in the first configuration's training time: the
     first is usually LR, the baseline every relative time is divided by."""
@@ -188,7 +188,7 @@ def _warm_up(data: PreparedData, device) -> None:
         predict_proba(model, data.test.subset(slice(0, 256)))
 
 
-def _run_one(config: dict, training: dict, seed: int, data: PreparedData, device) -> dict:
+def _run_one(config: dict, training: dict, seed: int, data: SplitData, device) -> dict:
     model = build_model(config["model"], data.field_dims, seed=seed, **config["params"])
     cpu_start = time.process_time()
     history = fit(model, data.train, epochs=int(training["epochs"]),
@@ -357,7 +357,7 @@ def table2_configs(scale: str = "ci") -> list[dict]:
 
 
 def run_table2(dataset: str = "appstore", scale: str = "ci", seeds: Iterable[int] | None = None,
-               progress: bool | None = None, data: PreparedData | None = None,
+               progress: bool | None = None, data: SplitData | None = None,
                device: str = "auto") -> pd.DataFrame:
     """Rebuild Table 2 on a course data set: all nine models, the scale's settings.
 

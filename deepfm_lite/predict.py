@@ -19,14 +19,14 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
+from .checkpoint import load as load_model
 from .data import Schema
-from .datasets.criteo import CRITEO_INTEGER
-from .io import _terminating_signals_raise
-from .io import load as load_model
-from .metrics import auc, logloss
-from .prepared import CHUNK_ROWS, _read_json
-from .prepared_io import criteo_features, progress_bar, read_frames, show_progress
+from .data.atomic import terminating_signals_raise
+from .data.chunks import criteo_features, progress_bar, read_frames, show_progress
+from .data.criteo import CRITEO_INTEGER
+from .data.prepared import CHUNK_ROWS, read_json
 from .training import predict_proba
+from .training.metrics import auc, logloss
 
 
 def predict_file(model: nn.Module | str | os.PathLike, data: str | os.PathLike, *,
@@ -64,7 +64,7 @@ def predict_file(model: nn.Module | str | os.PathLike, data: str | os.PathLike, 
     target = None if out is None else Path(out)
     scores = _Scores()
     handle, temp = _open_output(target)
-    with _terminating_signals_raise():
+    with terminating_signals_raise():
         try:
             with progress_bar(show_progress(progress), "predict", None, "rows") as bar:
                 for frame in read_frames(source, format, batch_rows,
@@ -91,7 +91,7 @@ def _schema_of(model: nn.Module, prepared: str | os.PathLike | None) -> Schema:
     """The schema that encodes rows for ``model`` (see :func:`predict_file`)."""
     own = getattr(model, "schema", None)
     if prepared is not None:
-        schema = Schema.from_dict(_read_json(Path(prepared) / "schema.json"))
+        schema = Schema.from_dict(read_json(Path(prepared) / "schema.json"))
         if own is not None and own.to_dict() != schema.to_dict():
             raise ValueError(f"the model's schema differs from {prepared}/schema.json: the "
                              "model was not trained on that directory")

@@ -31,7 +31,7 @@ from jinja2 import DictLoader
 from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-from deepfm_lite import quiz
+from deepfm_lite.course import quiz
 
 REPO = Path(__file__).resolve().parents[1]
 # (source folder, folder in the site, heading on the course map)

@@ -28,9 +28,10 @@ import pandas as pd
 import torch
 
 import deepfm_lite as dl
-from deepfm_lite import analysis, experiments, interview, layers
-from deepfm_lite.datasets import PreparedData, appstore, load_dataset, make_appstore, prepare
-from deepfm_lite.training import COURSE_BUDGET
+from deepfm_lite import experiments, layers
+from deepfm_lite.course import analysis, interview
+from deepfm_lite.course.budget import COURSE_BUDGET
+from deepfm_lite.data import SplitData, appstore, encode_splits, load_dataset, make_appstore
 
 OUT = Path(__file__).resolve().parent.parent / "datasets" / "seed_ranges"
 
@@ -81,7 +82,7 @@ def unseen_pair(seed: int) -> dict:
     """
     df = make_appstore(100_000, seed=0)
     descriptive = [name for name in appstore.CATEGORICAL if name not in ("user_id", "app_id")]
-    data = prepare(df, descriptive, appstore.NUMERIC, appstore.LABEL, seed=0)
+    data = encode_splits(df, descriptive, appstore.NUMERIC, appstore.LABEL, seed=0)
     is_pair = [((f["age_group"] == "teen") & (f["category"] == "games")).to_numpy(copy=True)
                for f in data.frames]
     held_out = dataclasses.replace(data, train=data.train.subset(~is_pair[0]),
@@ -157,7 +158,7 @@ def ladder(seed: int) -> dict:
                    for f in data.frames)
     schema = dl.Schema.fit(frames[0], appstore.CATEGORICAL + names, appstore.NUMERIC,
                            appstore.LABEL)
-    crossed = PreparedData(schema, *(schema.transform(f) for f in frames), frames)
+    crossed = SplitData(schema, *(schema.transform(f) for f in frames), frames)
     runs = {"lr": dl.train_model("lr", data, seed=seed),
             "lr_crosses": dl.train_model("lr", crossed, seed=seed),
             "fm": dl.train_model("fm", data, seed=seed),
@@ -234,7 +235,7 @@ def sharing(seed: int) -> list[dict]:
 
 def drop_fm_part(seed: int) -> dict:
     """Notebook 05, section 6: the playground's DeepFM against its network alone (defaults)."""
-    from deepfm_lite import playground
+    from deepfm_lite.course import playground
 
     deepfm, dnn = playground.run(model="deepfm", seed=seed), playground.run(model="dnn", seed=seed)
     return {"deepfm_minus_dnn_auc": deepfm["auc"] - dnn["auc"],
@@ -243,7 +244,7 @@ def drop_fm_part(seed: int) -> dict:
 
 def keep_half(seed: int) -> dict:
     """Notebook 07: the playground's DeepFM keeping every neuron against keeping half."""
-    from deepfm_lite import playground
+    from deepfm_lite.course import playground
 
     keep_all = playground.run(dropout=0.0, seed=seed)
     half = playground.run(dropout=0.5, seed=seed)
@@ -262,8 +263,8 @@ def hashing(seed: int) -> dict:
     """
     import tempfile
 
-    from deepfm_lite.datasets import make_criteo_like, write_criteo_tsv
-    from deepfm_lite.prepared import load_prepared, prepare_file
+    from deepfm_lite.data import make_criteo_like, write_criteo_tsv
+    from deepfm_lite.data.prepared import load_prepared, prepare_file
 
     network = {"embed_dim": 10, "hidden": (64, 64), "dropout": 0.0}
     budget = {"epochs": 1, "batch_size": 1024, "lr": 3e-3, "seed": seed, "device": "cpu",

@@ -14,7 +14,7 @@ matplotlib.use("Agg")  # figures in unit tests are drawn, never shown
 @pytest.fixture(scope="session")
 def appstore_small():
     """20k app-store rows, split and encoded once for the whole test session."""
-    from deepfm_lite.datasets import load_dataset
+    from deepfm_lite.data import load_dataset
 
     return load_dataset("appstore", 20_000, seed=0)
 

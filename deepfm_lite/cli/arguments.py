@@ -1,0 +1,286 @@
+"""Checks the command line makes before it loads data or trains: each failure is one line.
+
+Every check raises :class:`UsageError` with a message that names the argument (``--lr``,
+``--save``, ``--embed-dim``, ...) or the file at fault, so ``python -m deepfm_lite`` can print it
+as one line and exit with code 2, and a long run is never thrown away at its end for something
+that could have been seen at its start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import math
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from ..data import estimate_generated_bytes
+from ..models import MODELS
+from .errors import UsageError
+
+
+# ---- argument types (argparse calls these; their errors read "argument --x: ...") ------------
+def name_list(text: str) -> list[str]:
+    """Comma-separated column names: ``city,app``."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def finite_float(text: str) -> float:
+    """A finite number: ``nan`` and ``inf`` are refused where they are typed."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def int_list(text: str) -> list[int]:
+    """Comma-separated positive layer sizes: ``400,400,400``."""
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        message = f"expected comma-separated integers, got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"layer sizes must be positive integers, got {text!r}")
+    return sizes
+
+
+def _int_at_least(text: str, low: int, wanted: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    return _int_at_least(text, 1, "a positive integer")
+
+
+def non_negative_int(text: str) -> int:
+    """An integer >= 0 (a seed)."""
+    return _int_at_least(text, 0, "an integer >= 0")
+
+
+def seed_list(text: str) -> list[int]:
+    """Comma-separated seeds: ``0,1,2``."""
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated seeds, got {text!r}") from None
+    if not seeds:
+        raise argparse.ArgumentTypeError("expected at least one seed")
+    return seeds
+
+
+def device_kinds() -> list[str]:
+    """The ``--device`` spellings this PyTorch knows: auto, cpu, cuda, cuda:N (and mps)."""
+    kinds = ["auto", "cpu", "cuda", "cuda:N"]
+    if getattr(torch.backends, "mps", None) is not None:
+        kinds.append("mps")
+    return kinds
+
+
+def device_name(text: str) -> str:
+    """A ``--device`` spelling from :func:`device_kinds` (whether it is present is checked later
+    by :func:`require_device`)."""
+    name = text.strip().lower()
+    allowed = "mps|" if "mps" in device_kinds() else ""
+    if not re.fullmatch(rf"auto|cpu|{allowed}cuda(:\d+)?", name):
+        raise argparse.ArgumentTypeError(f"expected {', '.join(device_kinds())}, got {text!r}")
+    return name
+
+
+def require_device(device: str) -> None:
+    """Refuse a ``--device`` this machine does not have, in one line."""
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device {device}: PyTorch sees no CUDA GPU on this machine "
+                             "(torch.cuda.is_available() is False); use --device cpu or auto")
+        index = int(device.partition(":")[2] or 0)
+        count = torch.cuda.device_count()
+        if index >= count:
+            raise UsageError(f"--device {device}: this machine has {count} CUDA device(s), "
+                             f"cuda:0 to cuda:{count - 1}")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise UsageError("--device mps: PyTorch sees no Apple GPU (torch.backends.mps."
+                         "is_available() is False); use --device cpu or auto")
+
+
+def resolved_device(device: str) -> str:
+    """``auto`` made concrete, as training resolves it."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+# ---- files -------------------------------------------------------------------------------------
+def check_input_file(path: str | os.PathLike, argument: str) -> Path:
+    """Refuse a missing, directory, unreadable or empty input file, naming it."""
+    source = Path(path)
+    if not source.exists():
+        raise UsageError(f"{argument} {source}: no such file")
+    if source.is_dir():
+        raise UsageError(f"{argument} {source}: is a directory, not a file")
+    try:
+        with source.open("rb") as handle:
+            first = handle.read(1)
+    except OSError as error:
+        raise UsageError(f"{argument} {source}: cannot be read ({error.strerror})") from None
+    if not first:
+        raise UsageError(f"{argument} {source}: the file is empty (0 bytes)")
+    return source
+
+
+def check_output_file(path: str | os.PathLike, argument: str, example: str = "model.pt") -> Path:
+    """Refuse an output path that cannot be written, before any work is done.
+
+    The target must not be a directory; its folder (created if missing, as the writers do) must
+    lie under an existing, writable directory, not under a file.
+    """
+    target = Path(path)
+    if str(path).endswith(("/", os.sep)) or target.is_dir():
+        raise UsageError(f"{argument} {target}: is a directory; give a file path such as "
+                         f"{target / example}")
+    folder = target.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UsageError(f"{argument} {target}: {folder} is a file, not a directory")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"{argument} {target}: cannot write in {folder} (permission denied)")
+    return target
+
+
+# ---- memory ------------------------------------------------------------------------------------
+# Copies of the weights training holds: the weights, their gradients, Adam's two moments and
+# the best epoch's copy kept for early stopping.
+WEIGHT_COPIES = 5
+# Copies of a batch's activations alive at once: forward outputs, dropout masks and gradients.
+ACTIVATION_COPIES = 4
+FLOAT_BYTES = 4
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this process can still take: MemAvailable, capped by a cgroup's limit.
+
+    None where neither can be read (the memory checks are then skipped).
+    """
+    limits = [value for value in (_meminfo_available(), _cgroup_room()) if value is not None]
+    if not limits:
+        try:
+            limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"))
+        except (ValueError, OSError, AttributeError):
+            return None
+    return min(limits)
+
+
+def _meminfo_available() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _cgroup_room() -> int | None:
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = Path("/sys/fs/cgroup/memory.current").read_text().strip()
+        return None if limit == "max" else max(0, int(limit) - int(used))
+    except (OSError, ValueError):
+        return None
+
+
+def device_memory(device: str) -> int | None:
+    """Free bytes on a CUDA device; None for the CPU (see :func:`available_memory`)."""
+    if not device.startswith("cuda"):
+        return None
+    try:
+        return int(torch.cuda.mem_get_info(torch.device(device))[0])
+    except (RuntimeError, AssertionError):
+        return None
+
+
+def format_bytes(n: float) -> str:
+    """``1536`` -> ``1.5 KB``: decimal units, three significant figures."""
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if abs(n) < 1000 or unit == "PB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.3g} {unit}"
+        n /= 1000
+    raise AssertionError("unreachable")
+
+
+def _takes(model: str, argument: str) -> bool:
+    parameters = inspect.signature(MODELS[model].__init__).parameters
+    return argument in parameters
+
+
+def model_memory(model: str, field_dims: Sequence[int], embed_dim: int, hidden: Sequence[int],
+                 batch_size: int, train_rows: int) -> dict[str, int]:
+    """Bytes training ``model`` takes, by the argument that sets each part (an estimate).
+
+    ``--embed-dim``: the embedding table (one row per feature id, ``embed_dim`` wide) and the
+    order-1 weights; ``--hidden``: the MLP's weights (the first layer fed by fields x
+    embed_dim). Weights count :data:`WEIGHT_COPIES` times; each part adds its activations for
+    one batch (``batch_size`` rows, at most the training rows). Product layers (PNN) and other
+    extras are left out, so the estimate errs low: it refuses only what cannot fit.
+    """
+    ids, fields = sum(int(d) for d in field_dims), len(field_dims)
+    width = embed_dim if _takes(model, "embed_dim") else 0
+    sizes = [int(size) for size in hidden] if _takes(model, "hidden") else []
+    mlp, inputs = 0, fields * width
+    for size in sizes:
+        mlp += inputs * size + size
+        inputs = size
+    mlp += inputs + 1 if sizes else 0
+    rows = min(batch_size, max(train_rows, 1)) * ACTIVATION_COPIES
+    return {"--embed-dim": (ids * (width + 1) * WEIGHT_COPIES + rows * fields * (width + 1))
+            * FLOAT_BYTES,
+            "--hidden": (mlp * WEIGHT_COPIES + rows * sum(sizes)) * FLOAT_BYTES}
+
+
+def check_model_memory(args, field_dims: Sequence[int], train_rows: int) -> None:
+    """Refuse a model that cannot fit in the memory of ``args.device``, naming the argument."""
+    parts = model_memory(args.model, field_dims, args.embed_dim, args.hidden, args.batch_size,
+                         train_rows)
+    device = resolved_device(args.device)
+    available = device_memory(device) if device.startswith("cuda") else available_memory()
+    need = sum(parts.values())
+    if available is None or need <= available:
+        return
+    if parts["--embed-dim"] >= parts["--hidden"]:
+        argument = f"--embed-dim {args.embed_dim}"
+        what = f"the embeddings ({sum(field_dims):,} feature ids x {args.embed_dim:,} dims"
+    else:
+        argument = f"--hidden {','.join(map(str, args.hidden))}"
+        what = "the MLP (its layers of " + " x ".join(f"{size:,}" for size in args.hidden)
+    share = max(parts.values())
+    place = "on " + device if device.startswith("cuda") else "of memory"
+    raise UsageError(f"{argument}: training {args.model} needs about {format_bytes(need)} "
+                     f"{place}, {format_bytes(share)} of it for {what}, with gradients, Adam's "
+                     f"state and a batch's activations) but {format_bytes(available)} is "
+                     "available")
+
+
+def check_generated_memory(dataset: str, rows: int) -> None:
+    """Refuse ``--rows`` that cannot be generated and encoded in the memory left."""
+    need = estimate_generated_bytes(dataset, rows)
+    available = available_memory()
+    if available is not None and need > available:
+        raise UsageError(f"--rows {rows}: generating, encoding and training on {rows:,} "
+                         f"{dataset} rows needs about {format_bytes(need)} of memory but "
+                         f"{format_bytes(available)} is available")
