@@ -35,11 +35,12 @@ def predict_file(model: nn.Module | str | os.PathLike, data: str | os.PathLike, 
                  progress: bool | None = None) -> dict:
     """Click probabilities for every row of the file ``data``; return a summary.
 
-    ``model``: a path saved by :func:`deepfm_lite.io.save` or a model. Its schema encodes the
-    rows: ``model.schema`` (set by ``io.load``), or the ``schema.json`` of ``prepared``, the
-    directory :func:`~deepfm_lite.prepared.prepare_file` wrote for it (both given: they must
-    agree). ``format``: as in :func:`~deepfm_lite.prepared.prepare_file` (for ``criteo`` the
-    integer fields go through the Criteo_x4 recipe when the schema has them categorical).
+    ``model``: a path saved by :func:`deepfm_lite.checkpoint.save` or a model. Its schema encodes
+    the rows: ``model.schema`` (set by ``checkpoint.load``), or the ``schema.json`` of
+    ``prepared``, the directory :func:`~deepfm_lite.data.prepared.prepare_file` wrote for it (both
+    given: they must agree). ``format``: as in :func:`~deepfm_lite.data.prepared.prepare_file`
+    (for ``criteo`` the integer fields go through the Criteo_x4 recipe when the schema has them
+    categorical).
 
     ``out``: a CSV ``row,probability`` (written to a temporary file beside it and renamed when
     complete); None returns the probabilities as ``result["probability"]`` instead.
@@ -100,7 +101,7 @@ def _schema_of(model: nn.Module, prepared: str | os.PathLike | None) -> Schema:
     else:
         raise ValueError("the model carries no schema: pass prepared=DIR (the prepared "
                          "directory it was trained on), or save it with "
-                         "deepfm_lite.io.save(model, path, schema) and pass the path")
+                         "deepfm_lite.checkpoint.save(model, path, schema) and pass the path")
     dims = list(getattr(model, "field_dims", schema.field_dims))
     if dims != schema.field_dims:
         raise ValueError(f"the schema's field sizes {schema.field_dims} do not match the "

@@ -36,8 +36,8 @@ from .files import (
     stream_csv,
 )
 
-# The default budget is the course's (deepfm_lite.course.budget): on 200k app-store rows it reaches the
-# quality datasets/README.md states.
+# The default budget is the course's (deepfm_lite.course.budget): on 200k app-store rows it
+# reaches the quality datasets/README.md states.
 DEFAULTS = {"rows": 200_000, "epochs": COURSE_BUDGET["epochs"],
             "batch_size": COURSE_BUDGET["batch_size"], "embed_dim": COURSE_NETWORK["embed_dim"],
             "hidden": ",".join(map(str, COURSE_NETWORK["hidden"])),
@@ -128,7 +128,9 @@ def load_data(args) -> SplitData:
         if args.format is None:
             raise UsageError("--data needs --format criteo or --format csv")
         path = check_input_file(args.data, "--data")
-        return read_criteo_argument(args, path) if args.format == "criteo" else read_csv_argument(args, path)
+        if args.format == "criteo":
+            return read_criteo_argument(args, path)
+        return read_csv_argument(args, path)
     if args.format or args.label or args.categorical or args.numeric:
         raise UsageError("--format, --label, --categorical and --numeric go with --data")
     name, rows = args.dataset or "appstore", args.rows or DEFAULTS["rows"]

@@ -3,7 +3,7 @@
 Two questions of the course are answered here with small functions:
 
 * Does a model reproduce the app-store data's planted three-way effect (youth x lateness x fun,
-  see :mod:`deepfm_lite.datasets.appstore`)? :func:`cell_calibration` compares each model's
+  see :mod:`deepfm_lite.data.appstore`)? :func:`cell_calibration` compares each model's
   mean prediction with the true click probability in every age x time x category cell, and
   :func:`three_way_captured` turns that into one number per model.
   :func:`pairwise_share` says how much of the effect ANY sum of pairwise terms could represent.
@@ -43,7 +43,7 @@ def _centered(scores: Sequence[float]) -> np.ndarray:
 def _level_index(frame: pd.DataFrame, column: str, levels: Sequence[str]) -> np.ndarray:
     if column not in frame.columns:
         raise ValueError(f"frame has no column {column!r}; an app-store frame is needed "
-                         f"(deepfm_lite.datasets.make_appstore)")
+                         f"(deepfm_lite.data.make_appstore)")
     index = pd.Index(levels).get_indexer(frame[column])
     if (index < 0).any():
         unknown = sorted(set(frame[column][index < 0].astype(str)))[:5]

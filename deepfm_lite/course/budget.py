@@ -14,7 +14,6 @@ from torch import nn
 from ..models import build_model, model_arguments
 from ..training import evaluate, fit
 
-
 # Every model but LR shares one setting. LR (the model) is convex and moves slowly away from its
 # zero start, so it gets a larger learning rate.
 COURSE_BUDGET = {"epochs": 4, "batch_size": 1024, "lr": 3e-3, "patience": 1}
@@ -48,7 +47,9 @@ def train_model(name: str, data, *, seed: int = 0, progress: bool | None = None,
         raise ValueError(f"train_model got unknown argument(s) {', '.join(unknown)}; it takes "
                          f"the budget's {', '.join(COURSE_BUDGET)} and the models' "
                          f"{', '.join(sorted(network_arguments))}")
-    budget = {**COURSE_BUDGET, "lr": LOGISTIC_REGRESSION_LR if name == "lr" else COURSE_BUDGET["lr"]}
+    budget = dict(COURSE_BUDGET)
+    if name == "lr":
+        budget["lr"] = LOGISTIC_REGRESSION_LR
     budget.update({k: overrides.pop(k) for k in list(overrides) if k in COURSE_BUDGET})
     network = {**COURSE_NETWORK, **overrides}
     model = build_model(name, data.field_dims, seed=seed, **network)

@@ -137,8 +137,8 @@ def plot_cell_calibration(cells: pd.DataFrame, models: Sequence[str],
                           ax=None, title: str | None = None):
     """Grouped bars, one group per cell: the mean true click probability and each model's mean
     prediction there, with the observed click rate as a black dash. ``cells`` comes from
-    :func:`deepfm_lite.analysis.cell_calibration`; ``show`` lists the cells to draw as tuples of
-    levels of ``fields`` (default: all, in table order). Returns the Axes."""
+    :func:`deepfm_lite.course.analysis.cell_calibration`; ``show`` lists the cells to draw as
+    tuples of levels of ``fields`` (default: all, in table order). Returns the Axes."""
     _require(cells, [*fields, "p_true", "clicked", *models])
     table = cells.set_index(list(fields))
     if show is not None:
@@ -171,7 +171,7 @@ def plot_cell_gaps(cells: pd.DataFrame, models: Sequence[str], ax=None,
     """Each cell's mean logit gap (model minus truth) against the planted three-way effect
     there, one colour per model, dot area by the cell's rows. A model blind to the effect lies
     on the line ``gap = -effect``; a model that reproduces it lies along ``gap = 0``. ``cells``
-    comes from :func:`deepfm_lite.analysis.cell_calibration`. Returns the Axes."""
+    comes from :func:`deepfm_lite.course.analysis.cell_calibration`. Returns the Axes."""
     _require(cells, ["rows", "three_way", *[f"{m}_gap" for m in models]])
     ax = _new_axes(ax)
     effect = cells["three_way"].to_numpy(dtype=float)
@@ -261,7 +261,7 @@ def plot_click_rate_by(frame: pd.DataFrame, field: str, order: Sequence | None =
 def plot_click_rate_table(table: pd.DataFrame, ax=None, title: str | None = None,
                           ylabel: str = "click rate"):
     """One line per row of a click-rate table (e.g. gender), across its columns (e.g. app
-    category), as made by :func:`deepfm_lite.explore.click_rate_table`. Lines that cross mean
+    category), as made by :func:`deepfm_lite.course.explore.click_rate_table`. Lines that cross mean
     the row field changes which column is clicked more: an interaction. Returns the Axes."""
     if not isinstance(table, pd.DataFrame) or table.empty:
         raise ValueError("table must be a non-empty DataFrame of rates (rows x columns)")
@@ -329,7 +329,7 @@ __all__ += ["plot_click_rate_by", "plot_click_rate_table", "plot_roc", "roc_poin
 def plot_timings(timings: pd.DataFrame, x: str = "fields", by: str = "form", ax=None,
                  title: str | None = None):
     """Seconds against ``x`` on log-log axes, one line per ``by`` value (e.g. the forms of
-    FM's order-2 term from :func:`deepfm_lite.timing.fm_second_order_timings`). On these
+    FM's order-2 term from :func:`deepfm_lite.course.timing.fm_second_order_timings`). On these
     axes a cost growing like ``x^p`` is a straight line of slope ``p``. Returns the Axes."""
     _require(timings, [x, by, "seconds"])
     if (timings["seconds"] <= 0).any() or (timings[x] <= 0).any():

@@ -3,7 +3,7 @@
 Each exercise notebook runs top to bottom in a fresh kernel, from its own folder, the way a
 learner runs it; the notebook file itself is never written. The verdict of every check cell
 (``feedback = checks.check_...(...)``) is read from the line it shows, which starts with
-``✅`` or with ``Not yet`` (see :mod:`deepfm_lite.checks`).
+``✅`` or with ``Not yet`` (see :mod:`deepfm_lite.course.checks`).
 
 Cells that come after an unanswered or failing exercise use the learner's code, so they would
 only fail again with a knock-on error (an ``IndexError`` three cells later says nothing new).

@@ -89,7 +89,7 @@ FUN = [1.0, 0.4, 0.6, 0.3, -0.4, -0.6, -1.0, -0.5]  # per category
 
 
 
-def _centered(scores: list[float]) -> np.ndarray:
+def centered(scores: list[float]) -> np.ndarray:
     array = np.asarray(scores, dtype=np.float64)
     return array - array.mean()
 
@@ -168,8 +168,8 @@ def make_appstore(n_rows: int, seed: int = 0) -> pd.DataFrame:
     logit += _effect_table(GENDER_X_CATEGORY, GENDERS)[gender, category]
     logit += _effect_table(AGE_X_CATEGORY, AGE_GROUPS)[age, category]
     logit += _effect_table(TIME_X_CATEGORY, TIME_SLOTS)[slot, category]
-    logit += THREE_WAY_SCALE * (_centered(YOUTH)[age] * _centered(LATENESS)[slot]
-                                * _centered(FUN)[category])
+    logit += THREE_WAY_SCALE * (centered(YOUTH)[age] * centered(LATENESS)[slot]
+                                * centered(FUN)[category])
     logit += AFFINITY_SCALE * np.einsum("ij,ij->i", pop["user_factors"][user],
                                         pop["app_factors"][app])
     p_true = _integrate_noise(logit, NOISE_STD)

@@ -1,4 +1,4 @@
-"""The streaming pieces behind :mod:`deepfm_lite.prepared` and :mod:`deepfm_lite.predict`.
+"""The streaming pieces behind :mod:`deepfm_lite.data.prepared` and :mod:`deepfm_lite.predict`.
 
 * :func:`scan_source`: one quick pass over the raw bytes for the file's size, SHA-256 and
   number of lines (so the split can be drawn before any row is parsed);
@@ -185,7 +185,7 @@ def read_frames(path: Path, file_format: str, chunk_rows: int, rows: int | None 
     ``criteo``: :func:`read_criteo` (a malformed line raises ValueError naming its line).
     ``csv``: ``pandas.read_csv``; the ``label`` (0 or 1) and the ``numeric`` columns (numbers)
     are checked chunk by chunk, and a bad cell raises ValueError naming the file's line (the
-    header is line 1; a record is taken to be one line, which :mod:`deepfm_lite.prepared`
+    header is line 1; a record is taken to be one line, which :mod:`deepfm_lite.data.prepared`
     checks against the line count).
     """
     if file_format == "criteo":

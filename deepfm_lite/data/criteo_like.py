@@ -1,4 +1,4 @@
-"""A generator of Criteo-shaped rows with a planted click model (datasheet: ``datasets/criteo_like.md``).
+"""Criteo-shaped rows from a planted click model (datasheet: ``datasets/criteo_like.md``).
 
 Rows have exactly the Criteo columns (:mod:`deepfm_lite.data.criteo`), with the true click
 probability ``p_true`` alongside.
@@ -250,14 +250,14 @@ def _population(seed: int) -> dict:
     return pop
 
 
-def _missing_rate(spec: IntegerField | CategoricalField) -> float:
+def missing_rate(spec: IntegerField | CategoricalField) -> float:
     group = MISSING_GROUPS[spec.group] if spec.group else 0.0
     return 1.0 - (1.0 - group) * (1.0 - spec.extra_missing)
 
 
 def _value_probs(spec: CategoricalField) -> np.ndarray:
     """Frequencies of values 0..vocabulary-1 and, last, of "missing"."""
-    missing = _missing_rate(spec)
+    missing = missing_rate(spec)
     return np.append((1.0 - missing) * _zipf_probs(spec.vocabulary, spec.zipf), missing)
 
 

@@ -122,7 +122,7 @@ def read_criteo(path: str | os.PathLike, *, chunksize: int | None = None,
     frame with no ``label`` column at all, rather than one full of missing values: a labelled
     file reads exactly as before, and code that needs labels fails on the absent column
     instead of training on made-up ones. ``"label" in df.columns`` tells the two apart;
-    :func:`~deepfm_lite.prepared.prepare_file` refuses an unlabelled file, and
+    :func:`~deepfm_lite.data.prepared.prepare_file` refuses an unlabelled file, and
     :func:`~deepfm_lite.predict.predict_file` scores it without metrics.
 
     With ``chunksize`` it returns an iterator of DataFrames, each holding the valid rows among
@@ -311,7 +311,7 @@ def _normalise(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
         with np.errstate(invalid="ignore"):
             wrong = ~((numbers >= 0) & (numbers <= 1))
         for row in np.flatnonzero(wrong):
-            bad.setdefault(int(row), f"column {TRUE_PROBABILITY}: {raw[TRUE_PROBABILITY].iloc[row]!r} "
-                                     "is not a probability")
+            value = raw[TRUE_PROBABILITY].iloc[row]
+            bad.setdefault(int(row), f"column {TRUE_PROBABILITY}: {value!r} is not a probability")
         columns[TRUE_PROBABILITY] = np.where(wrong, np.nan, numbers)
     return pd.DataFrame(columns), bad

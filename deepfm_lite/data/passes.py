@@ -1,9 +1,9 @@
-"""The passes of :func:`deepfm_lite.prepared.prepare_file` over a file, and its manifest.
+"""The passes of :func:`deepfm_lite.data.prepared.prepare_file` over a file, and its manifest.
 
 :class:`PreparationJob` holds the settings of one preparation. :meth:`~PreparationJob.fit_schema`
 reads the training rows for the vocabularies and numeric scales (nothing to read when every
 field is hashed); :meth:`~PreparationJob.write_splits` encodes every row and appends it to its
-split's ``.npy`` files. Both draw the same split with :class:`~deepfm_lite.prepared_io.SplitDrawer`.
+split's ``.npy`` files. Both draw the same split with :class:`~deepfm_lite.data.chunks.SplitDrawer`.
 """
 
 from __future__ import annotations

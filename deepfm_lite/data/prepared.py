@@ -7,7 +7,7 @@ memory mapping, as :class:`~deepfm_lite.data.EncodedData` that ``fit``, ``evalua
 ``predict_proba`` take as they are.
 
 Passes over the file: a byte pass (size, SHA-256, line count: the split is drawn from the row
-count before any row is parsed, :class:`~deepfm_lite.prepared_io.SplitDrawer`), then
+count before any row is parsed, :class:`~deepfm_lite.data.chunks.SplitDrawer`), then
 
 * vocabularies (``min_count``): a parsing pass counting categories and numeric moments on the
   training rows only (``Schema.fit_stream``), and an encoding pass writing the arrays;
@@ -89,7 +89,7 @@ def prepare_file(path: str | os.PathLike, out_dir: str | os.PathLike, *, format:
     """Encode the file ``path`` into the new directory ``out_dir``; return its manifest.
 
     ``format="criteo"``: Kaggle ``train.txt`` or a Criteo CSV with a header (as
-    :func:`~deepfm_lite.datasets.read_criteo` reads them); ``I1..I13`` become categories by
+    :func:`~deepfm_lite.data.read_criteo` reads them); ``I1..I13`` become categories by
     the Criteo_x4 recipe (``v > 2 -> floor(ln(v)^2)``), so all 39 fields are categorical.
     ``format="csv"``: a CSV with a header, ``label`` (0/1) required; ``categorical`` and
     ``numeric`` name the fields (both empty: inferred from the first chunk, float columns

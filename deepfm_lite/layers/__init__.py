@@ -47,7 +47,7 @@ class FeaturesEmbedding(nn.Module):
         """``[batch, fields]`` ids and values -> ``[batch, fields, embed_dim]`` vectors."""
         # gather_rows rather than weight[index]: the same rows, but its backward pass sums
         # gradients in a fixed order, so a seed gives bit-identical training on the CPU (and it
-        # is faster than F.embedding's; see deepfm_lite/fast.py).
+        # is faster than F.embedding's; see deepfm_lite/layers/fast.py).
         rows = gather_rows(self.weight, (ids + self.offsets).flatten())
         return rows.view(*ids.shape, self.embed_dim) * values.unsqueeze(-1)
 

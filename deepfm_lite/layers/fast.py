@@ -1,12 +1,14 @@
-"""The training speed-ups, one per function or class, each a drop-in for a plain PyTorch piece.
+"""The layers' speed-ups, each a drop-in for a plain PyTorch piece.
 
-Each piece computes what its plain counterpart computes (tests/test_speedups.py checks that)
-and is used by the layers and the fit loop, so a learner never has to call it directly:
+Each piece computes what its plain counterpart computes (tests/models/test_speedups.py checks
+that) and is used by the layers, so a learner never has to call it directly:
 
 * :class:`FastDropout` replaces ``nn.Dropout``: the same masks, drawn more cheaply;
 * :func:`gather_rows` replaces ``F.embedding`` for the shared table and the order-1 weights:
-  the same rows and the same gradient, with a cheaper backward pass on the CPU;
-* :func:`make_adam` builds ``torch.optim.Adam`` with its fused (one-kernel) update.
+  the same rows and the same gradient, with a cheaper backward pass on the CPU.
+
+The third speed-up, Adam's fused update, belongs to the optimizer:
+:func:`deepfm_lite.training.loop.make_adam`.
 
 How the gains were measured: ``python benchmarks/bench_train.py --ablation --rounds 20`` on the
 issue's configuration (DeepFM, k=10, MLP 400-400-400, dropout 0.5, Adam 1e-3, batch 1024, 180k

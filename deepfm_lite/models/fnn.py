@@ -59,10 +59,11 @@ class FNN(CTRModel):
         :func:`deepfm_lite.training.pretrain` trains that FM; :func:`deepfm_lite.fit` calls it
         before the first epoch of an FNN that still needs it.
         """
-        if tuple(fm.field_dims) != self.field_dims or fm.embedding.embed_dim != self.embedding.embed_dim:
+        size = self.embedding.embed_dim
+        if tuple(fm.field_dims) != self.field_dims or fm.embedding.embed_dim != size:
             raise ValueError(f"the FM has field_dims {list(fm.field_dims)} and embed_dim "
                              f"{fm.embedding.embed_dim}; this FNN needs {list(self.field_dims)} "
-                             f"and {self.embedding.embed_dim}")
+                             f"and {size}")
         with torch.no_grad():
             self.embedding.weight.copy_(fm.embedding.weight)
             self.first_order.weight.copy_(fm.linear.weight.unsqueeze(1))

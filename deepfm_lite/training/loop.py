@@ -169,9 +169,9 @@ def fit(model: nn.Module, train: EncodedData, valid: EncodedData | None = None, 
     finite values, labels in [0, 1]): ``ValueError`` names the field and the row. A learning
     rate that is not a finite number > 0 raises ``ValueError`` naming ``lr``.
 
-    ``amp`` (``"bf16"`` or ``"fp16"``, CUDA only; see :mod:`deepfm_lite.training.gpu`) runs the forward
-    pass under ``torch.autocast``, with a loss scaler for fp16; the loss, the weights and the
-    evaluation stay in float32. Without it (the default) the numbers are those of float32.
+    ``amp`` (``"bf16"`` or ``"fp16"``, CUDA only; see :mod:`deepfm_lite.training.gpu`) runs the
+    forward pass under ``torch.autocast``, with a loss scaler for fp16; the loss, the weights and
+    the evaluation stay in float32. Without it (the default) the numbers are those of float32.
 
     ``on_epoch`` is called with a copy of each epoch's history row once the epoch is done and
     validated (a live plot draws from it); a true return value stops training there, that
@@ -211,7 +211,7 @@ def fit(model: nn.Module, train: EncodedData, valid: EncodedData | None = None, 
         order = torch.randperm(len(train), generator=shuffler).to(ids.device)
         # Each batch is gathered by its slice of the permutation, never the whole shuffled
         # split: the same rows as slicing a shuffled copy (so the same numbers for a seed), but
-        # arrays memory-mapped from disk (deepfm_lite.prepared) are never copied whole to RAM.
+        # arrays memory-mapped from disk (deepfm_lite.data.prepared) are never copied whole to RAM.
         total_loss = torch.zeros((), device=target)
         parts = list(batch_slices(len(train), batch_size))
         step_losses = []  # on the device: read only if the epoch's loss is not finite

@@ -5,6 +5,7 @@ import pytest
 
 from deepfm_lite import checkpoint
 from deepfm_lite.cli import main
+from deepfm_lite.cli import train as train_command
 
 
 def _run(capsys, *argv):
@@ -95,13 +96,12 @@ def test_criteo_tsv_file(capsys, tmp_path):
 def test_a_large_csv_streams_through_prepare(capsys, tmp_path, monkeypatch):
     """Above CSV_IN_MEMORY_BYTES (set to 0 here) the file is never read whole: it is prepared
     80/10/10 chunk by chunk, the fields inferred from the first chunk as in memory."""
-    from deepfm_lite import cli
     from deepfm_lite.data import make_appstore
 
     def never(*args, **kwargs):
         raise AssertionError("the in-memory CSV reader ran")
 
-    monkeypatch.setattr(cli, "CSV_IN_MEMORY_BYTES", 0)
+    monkeypatch.setattr(train_command, "CSV_IN_MEMORY_BYTES", 0)
     monkeypatch.setattr("deepfm_lite.cli.csv_input.read_user_csv", never)
     path = tmp_path / "clicks.csv"
     make_appstore(3000, seed=2).to_csv(path, index=False)

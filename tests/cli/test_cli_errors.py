@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from deepfm_lite import checkpoint, cli
+from deepfm_lite import checkpoint
 from deepfm_lite.cli import arguments, main
+from deepfm_lite.cli import train as train_command
 
 SAMPLES = Path(__file__).resolve().parents[2] / "datasets"
 GB = 1_000_000_000
@@ -48,8 +49,8 @@ def _never(name):
 @pytest.fixture
 def no_training(monkeypatch):
     """Make any training (or data generation, for table2) fail the test."""
-    monkeypatch.setattr(cli, "fit", _never("fit"))
-    monkeypatch.setattr(cli, "build_model", _never("build_model"))
+    monkeypatch.setattr(train_command, "fit", _never("fit"))
+    monkeypatch.setattr(train_command, "build_model", _never("build_model"))
 
 
 @pytest.fixture
@@ -146,14 +147,15 @@ def test_divergence_from_fit_is_one_line(capsys, monkeypatch):
     def diverge(*args, **kwargs):
         raise Diverged("training loss became nan at epoch 2, step 17 (lr=10.0)\nmore detail")
 
-    monkeypatch.setattr(cli, "fit", diverge)
+    monkeypatch.setattr(train_command, "fit", diverge)
     code, out, err = _run(capsys, "train", "--rows", "2000", "--lr", "10")
     _assert_one_line_error(code, err, "epoch 2, step 17", "lr=10.0")
     assert out == ""
 
 
 def test_report_says_when_worse_than_the_base_rate(capsys, monkeypatch):
-    monkeypatch.setattr(cli, "evaluate", lambda model, data: {"auc": 0.6, "logloss": 11.5})
+    monkeypatch.setattr(train_command, "evaluate",
+                        lambda model, data: {"auc": 0.6, "logloss": 11.5})
     code, out, _ = _run(capsys, "train", "--model", "lr", "--rows", "2000", "--epochs", "1",
                         "--json")
     report = json.loads(out)
@@ -165,7 +167,7 @@ def test_report_says_when_worse_than_the_base_rate(capsys, monkeypatch):
 
 
 def test_report_of_a_good_model_is_not_flagged(capsys, monkeypatch):
-    monkeypatch.setattr(cli, "evaluate", lambda model, data: {"auc": 0.8, "logloss": 0.1})
+    monkeypatch.setattr(train_command, "evaluate", lambda model, data: {"auc": 0.8, "logloss": 0.1})
     code, out, _ = _run(capsys, "train", "--model", "lr", "--rows", "2000", "--epochs", "1")
     assert code == 0 and "base rate        LogLoss" in out and "worse" not in out
 
@@ -248,7 +250,7 @@ def eight_gb(monkeypatch):
 
 
 def test_rows_that_cannot_fit_are_refused_before_generating(capsys, monkeypatch, eight_gb):
-    monkeypatch.setattr(cli, "load_dataset", _never("load_dataset"))
+    monkeypatch.setattr(train_command, "load_dataset", _never("load_dataset"))
     code, _, err = _run(capsys, "train", "--rows", "1000000000000")
     _assert_one_line_error(code, err, "--rows 1000000000000", "1.4 PB", "8 GB is available")
     code, _, err = _run(capsys, "train", "--dataset", "criteo-like", "--rows", "10000000")
@@ -303,7 +305,7 @@ def test_unexpected_errors_are_one_line_unless_verbose(capsys, monkeypatch):
     def boom(args):
         raise RuntimeError("something broke\nsecond line")
 
-    monkeypatch.setattr(cli, "load_data", boom)
+    monkeypatch.setattr(train_command, "load_data", boom)
     code, _, err = _run(capsys, "train")
     _assert_one_line_error(code, err, "unexpected RuntimeError: something broke", "--verbose")
     code, _, err = _run(capsys, "train", "--verbose")
@@ -318,7 +320,7 @@ def test_out_of_memory_while_running_is_one_line(capsys, monkeypatch):
     def too_big(*args, **kwargs):
         raise MemoryError()
 
-    monkeypatch.setattr(cli, "load_dataset", too_big)
+    monkeypatch.setattr(train_command, "load_dataset", too_big)
     code, _, err = _run(capsys, "train", "--rows", "5000")
     _assert_one_line_error(code, err, "out of memory", "--rows")
 

@@ -44,7 +44,7 @@ def test_oracle_in_realistic_range_and_clicks_follow_p_true(rows):
 
 
 def test_three_way_effect_has_no_pairwise_part():
-    youth, late, fun = (appstore._centered(s) for s in (appstore.YOUTH, appstore.LATENESS,
+    youth, late, fun = (appstore.centered(s) for s in (appstore.YOUTH, appstore.LATENESS,
                                                          appstore.FUN))
     effect = np.einsum("a,t,c->atc", youth, late, fun)
     for axis in range(3):  # averaging over any one field leaves nothing for a pair to fit

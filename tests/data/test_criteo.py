@@ -18,13 +18,13 @@ from deepfm_lite.data import (
     Schema,
     apply_criteo_recipe,
     criteo_integer_to_category,
+    criteo_like,
     encode_criteo_splits,
     load_dataset,
     make_criteo_like,
     read_criteo,
     write_criteo_tsv,
 )
-from deepfm_lite.data import criteo as criteo_module
 from deepfm_lite.training.metrics import auc
 
 REAL_SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "criteo_real_samples"
@@ -68,10 +68,10 @@ def test_generator_is_deterministic_per_seed(rows):
 
 def test_generator_matches_its_datasheet(many_rows):
     """Missing rates, vocabularies and the click rate are what datasets/criteo_like.md says."""
-    for name, spec in {**criteo_module.INTEGER_FIELDS, **criteo_module.CATEGORICAL_FIELDS}.items():
-        expected = criteo_module._missing_rate(spec)
+    for name, spec in {**criteo_like.INTEGER_FIELDS, **criteo_like.CATEGORICAL_FIELDS}.items():
+        expected = criteo_like.missing_rate(spec)
         assert abs(many_rows[name].isna().mean() - expected) < 0.02, name
-    for name, spec in criteo_module.CATEGORICAL_FIELDS.items():
+    for name, spec in criteo_like.CATEGORICAL_FIELDS.items():
         assert many_rows[name].nunique() <= spec.vocabulary, name
     assert many_rows["C9"].nunique() == 3
     assert many_rows["C3"].nunique() > 5000  # a long tail of rare hashes
@@ -438,17 +438,17 @@ def test_real_criteo_samples_load(name, n_rows):
 
 def test_datasheet_tables_match_the_generator():
     sheet = (Path(__file__).resolve().parents[2] / "datasets" / "criteo_like.md").read_text()
-    for name, spec in criteo_module.CATEGORICAL_FIELDS.items():
+    for name, spec in criteo_like.CATEGORICAL_FIELDS.items():
         cells = re.search(rf"^\| {name} \| ([^|]+) \| ([^|]+) \| [^|]+ \| ([^|]+)% \| ([^|]+) \|",
                           sheet, re.MULTILINE).groups()
         assert int(cells[0].replace(",", "")) == spec.vocabulary, name
         assert float(cells[1]) == spec.zipf and float(cells[3]) == spec.effect_std, name
-        assert float(cells[2]) == pytest.approx(100 * criteo_module._missing_rate(spec), abs=0.05)
-    for name, spec in criteo_module.INTEGER_FIELDS.items():
+        assert float(cells[2]) == pytest.approx(100 * criteo_like.missing_rate(spec), abs=0.05)
+    for name, spec in criteo_like.INTEGER_FIELDS.items():
         cells = re.search(rf"^\| {name} \| ([^|]+) \| ([^|]+) \| [^|]+ \| ([^|]+)% \| ([^|]+) \| "
                           rf"([^|]+) \| ([-\d.]+)", sheet, re.MULTILINE).groups()
         assert [float(cell) for cell in (cells[0], cells[1], cells[3], cells[4], cells[5])] == [
             spec.mu, spec.sigma, spec.effect, spec.centre, spec.missing_effect], name
-        assert float(cells[2]) == pytest.approx(100 * criteo_module._missing_rate(spec), abs=0.05)
-    assert f"N(0, {criteo_module.NOISE_STD}^2)" in sheet
-    assert f"{criteo_module.STEP_EFFECT} if" in sheet
+        assert float(cells[2]) == pytest.approx(100 * criteo_like.missing_rate(spec), abs=0.05)
+    assert f"N(0, {criteo_like.NOISE_STD}^2)" in sheet
+    assert f"{criteo_like.STEP_EFFECT} if" in sheet

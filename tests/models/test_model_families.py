@@ -5,8 +5,8 @@ import torch
 
 from deepfm_lite.data import EncodedData
 from deepfm_lite.layers import inner_product, outer_product_pooled
-from deepfm_lite.models import BASELINES, FNN, MODELS, DeepFM, FMAndDNN, build_model
-from deepfm_lite.training import evaluate, fit, predict_logits
+from deepfm_lite.models import FNN, MODELS, DeepFM, FMAndDNN, build_model
+from deepfm_lite.training import evaluate, fit, predict_logits, pretrain
 from deepfm_lite.training.metrics import auc
 
 torch.set_num_threads(1)
@@ -35,12 +35,10 @@ def easy_data(n: int, seed: int) -> EncodedData:
     return EncodedData(ids, values, labels)
 
 
-def test_registry_holds_every_baseline():
-    assert list(BASELINES) == NAMES
+def test_registry_holds_every_baseline_after_the_core_models():
+    assert list(MODELS) == ["lr", "fm", "dnn", "deepfm", *NAMES]
     for name in NAMES:
-        assert MODELS[name] is BASELINES[name]
         assert build_model(name, FIELD_DIMS, hidden=[8]).config["model"] == name
-    assert {"lr", "fm", "dnn", "deepfm"} <= set(MODELS)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -105,11 +103,11 @@ def test_fm_dnn_is_deepfm_with_a_second_embedding_table():
     assert isinstance(fm_dnn, FMAndDNN) and isinstance(deepfm, DeepFM)
 
 
-def test_fnn_prepare_fit_copies_the_pretrained_fm():
+def test_pretrain_copies_the_trained_fm_into_the_fnn():
     data = easy_data(2000, seed=1)
     model = build_model("fnn", FIELD_DIMS, seed=0, embed_dim=4, hidden=[8], pretrain_epochs=2)
     before = model.embedding.weight.detach().clone()
-    fm = model.prepare_fit(data, batch_size=256, lr=0.01, seed=0, device="cpu")
+    fm = pretrain(model, data, batch_size=256, lr=0.01, seed=0, device="cpu")
     assert fm is not None and bool(model.pretrained)
     assert torch.equal(model.embedding.weight, fm.embedding.weight)
     assert torch.equal(model.first_order.weight[:, 0], fm.linear.weight)
@@ -117,7 +115,7 @@ def test_fnn_prepare_fit_copies_the_pretrained_fm():
     assert evaluate(fm, data)["auc"] > 0.65  # the FM was really trained
     # A second call (e.g. fit() called again to continue training) keeps what was learned.
     after = model.embedding.weight.detach().clone()
-    assert model.prepare_fit(data, batch_size=256, lr=0.01, seed=1, device="cpu") is None
+    assert pretrain(model, data, batch_size=256, lr=0.01, seed=1, device="cpu") is None
     assert torch.equal(model.embedding.weight, after)
 
 
@@ -128,7 +126,7 @@ def test_fnn_pretrained_flag_is_saved_with_the_weights():
     reloaded = FNN(FIELD_DIMS, embed_dim=4, hidden=[8])
     reloaded.load_state_dict(model.state_dict())
     assert bool(reloaded.pretrained)
-    assert reloaded.prepare_fit(data, batch_size=128, lr=0.01, seed=0, device="cpu") is None
+    assert pretrain(reloaded, data, batch_size=128, lr=0.01, seed=0, device="cpu") is None
 
 
 def test_fnn_rejects_zero_pretraining_epochs():

@@ -1,4 +1,5 @@
-"""Data-parallel training (deepfm_lite.training.distributed) and the GPU options' checks (deepfm_lite.training.gpu).
+"""Data-parallel training (deepfm_lite.training.distributed) and the GPU options' checks
+(deepfm_lite.training.gpu).
 
 The main test launches PyTorch's own launcher, ``python -m torch.distributed.run`` (what the
 ``torchrun`` command runs), with two gloo processes on the CPU.

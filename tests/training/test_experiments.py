@@ -137,7 +137,7 @@ def test_num_threads_is_set_for_the_run_and_restored(data):
 def test_bad_arguments_are_named(data):
     with pytest.raises(TypeError, match="config 0 must be a dict"):
         run_experiments(["deepfm"], data, progress=False)
-    with pytest.raises(TypeError, match="PreparedData"):
+    with pytest.raises(TypeError, match="SplitData"):
         run_experiments(CONFIGS, data.train, progress=False)
     with pytest.raises(ValueError, match="seeds"):
         run_experiments(CONFIGS, data, seeds=(), progress=False)

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import deepfm_lite as dl
+from deepfm_lite.course.budget import train_model
 from deepfm_lite.data import EncodedData
 from deepfm_lite.training import evaluate, fit, oracle_metrics, predict_proba, resolve_device
 
@@ -107,4 +108,4 @@ def test_train_model_names_an_argument_it_does_not_take():
 
     data = load_dataset("appstore", 300, seed=0)
     with pytest.raises(ValueError, match="unknown argument.*epoch;.*epochs.*hidden"):
-        dl.train_model("deepfm", data, epoch=5)  # 'epochs' misspelt: never silently ignored
+        train_model("deepfm", data, epoch=5)  # 'epochs' misspelt: never silently ignored

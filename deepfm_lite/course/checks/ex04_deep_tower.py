@@ -46,7 +46,7 @@ ALWAYS_ON_HINT = ("in evaluation mode (tower.eval()) two forward passes on the s
                   "defaults to True, and a hand-made mask must check self.training.")
 
 
-def _linear_layers(module: nn.Module) -> list[nn.Linear]:
+def linear_layers(module: nn.Module) -> list[nn.Linear]:
     return [m for m in module.modules() if isinstance(m, nn.Linear)]
 
 
@@ -63,7 +63,7 @@ def _tower_reference(layers: list[nn.Linear], x: torch.Tensor, hidden_act, outpu
 
 def _check_tower_layout(tower: nn.Module, num_fields: int, embed_dim: int,
                         hidden: Sequence[int], what: str) -> list[nn.Linear]:
-    layers = _linear_layers(tower)
+    layers = linear_layers(tower)
     if not layers:
         raise NotYet(f"{what} has no nn.Linear layers: build the tower from torch.nn.Linear "
                      "layers (hidden layers with ReLU, then one output unit).")
@@ -280,7 +280,7 @@ def _check_output_not_dropped(last_output: torch.Tensor, out: np.ndarray) -> Non
                  "may come after the output layer (no dropout, no activation).")
 
 
-def _check_dropout(tower: nn.Module, layers: list[nn.Linear], keep_prob: float,
+def check_dropout(tower: nn.Module, layers: list[nn.Linear], keep_prob: float,
                    x: torch.Tensor, what: str) -> None:
     """Measure dropout on the inputs of the tower's nn.Linear layers in training mode.
 
@@ -293,12 +293,12 @@ def _check_dropout(tower: nn.Module, layers: list[nn.Linear], keep_prob: float,
     if any(isinstance(m, NORMALISATIONS) for m in tower.modules()):
         # A normalisation layer behaves differently in training mode, so ReLU(Linear(...)) is
         # not what the next layer would see without dropout.
-        _check_dropout_without_hooks(tower, keep_prob, x, forward)
+        check_dropout_without_hooks(tower, keep_prob, x, forward)
         return
     undropped, _, _ = _run_with_hooks(tower, layers, x, forward, training=False)
     trained, last_output, out = _run_with_hooks(tower, layers, x, forward, training=True)
     if len(undropped) < len(layers) or len(trained) < len(layers) or last_output is None:
-        _check_dropout_without_hooks(tower, keep_prob, x, forward)
+        check_dropout_without_hooks(tower, keep_prob, x, forward)
         return
     with torch.no_grad():
         hidden = [_measure(torch.relu(layers[i - 1](trained[i - 1])), trained[i])
@@ -311,7 +311,7 @@ def _check_dropout(tower: nn.Module, layers: list[nn.Linear], keep_prob: float,
     _check_output_not_dropped(last_output, out)
 
 
-def _check_dropout_without_hooks(tower: nn.Module, keep_prob: float, x: torch.Tensor,
+def check_dropout_without_hooks(tower: nn.Module, keep_prob: float, x: torch.Tensor,
                                  what: str) -> None:
     """The fallback for a forward that never calls its nn.Linear modules (it uses their
     weights by hand), where the hooks see nothing, or a tower with a normalisation layer: the
@@ -375,7 +375,7 @@ def check_mlp(build: Callable) -> CheckResult:
             layers = _check_tower_layout(tower, num_fields, embed_dim, hidden, what)
             x = torch.randn(EVAL_BATCH, num_fields, embed_dim, generator=gen)
             _check_eval_output(tower, layers, x, what)
-            _check_dropout(tower, layers, keep_prob,
+            check_dropout(tower, layers, keep_prob,
                            torch.randn(DROPOUT_BATCH, num_fields, embed_dim, generator=gen), what)
         return "flatten, Linear+ReLU+Dropout(1 - keep_prob) per hidden layer, one output logit."
 

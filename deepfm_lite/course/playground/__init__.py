@@ -1,8 +1,8 @@
 """A playground for "what if" questions in class: ``playground.show()`` and ``playground.run()``.
 
 ``run(model="dnn", ...)`` trains one model and returns its row of the comparison table (see
-:mod:`deepfm_lite.playground_run`); ``show()`` shows the panel of
-:mod:`deepfm_lite.playground_widgets`: every setting, Train and Stop, a live plot, the table.
+:mod:`deepfm_lite.course.playground.run`); ``show()`` shows the panel of
+:mod:`deepfm_lite.course.playground.widgets`: every setting, Train and Stop, a live plot, the table.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from .run import (
 
 def show(**settings: Any):
     """Show the playground's panel (settings as keyword arguments change its starting values);
-    returns the :class:`~deepfm_lite.playground_widgets.Playground`, whose ``table`` attribute
-    holds the comparison table. Where widgets cannot be shown, the text says how to use
+    returns the :class:`~deepfm_lite.course.playground.widgets.Playground`, whose ``table``
+    attribute holds the comparison table. Where widgets cannot be shown, the text says how to use
     :func:`run` instead."""
     from .widgets import Playground  # ipywidgets only for the panel
 

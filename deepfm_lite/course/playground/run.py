@@ -1,6 +1,6 @@
 """The playground without widgets: check a run's settings, train, return one comparison row.
 
-In code (``deepfm_lite.playground`` re-exports everything here)::
+In code (``deepfm_lite.course.playground`` re-exports everything here)::
 
     from deepfm_lite import playground
 
@@ -8,7 +8,7 @@ In code (``deepfm_lite.playground`` re-exports everything here)::
     row["auc"], row["gap_to_oracle"]
 
 In a notebook, ``playground.show()`` shows a panel with every setting, Train and Stop buttons,
-a live plot of each epoch and a comparison table (see :mod:`deepfm_lite.playground_widgets`).
+a live plot of each epoch and a comparison table (see :mod:`deepfm_lite.course.playground.widgets`).
 
 Every run trains on the same generated sample (``data_seed``, 0 unless changed): the rows never
 change between runs, so two runs differ only by the settings you changed. ``seed`` fixes the

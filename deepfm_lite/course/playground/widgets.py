@@ -42,7 +42,7 @@ PLOTTED_RUNS = 6  # the latest runs drawn in the plot; the table keeps every run
 
 
 def _setting_widgets(start: dict[str, Any]) -> dict[str, widgets.Widget]:
-    """One input widget per setting, keyed like :func:`~deepfm_lite.playground.run`'s
+    """One input widget per setting, keyed like :func:`~deepfm_lite.course.playground.run`'s
     arguments."""
     hidden = start["hidden"]
     inputs = {
