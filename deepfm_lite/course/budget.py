@@ -36,7 +36,7 @@ class TrainedModel:
 
 def train_model(name: str, data, *, seed: int = 0, progress: bool | None = None,
                 device: str | torch.device = "auto", **overrides) -> TrainedModel:
-    """Build model ``name`` for ``data`` (a PreparedData), train it on the course budget, test it.
+    """Build model ``name`` for ``data`` (a SplitData), train it on the course budget, test it.
 
     ``overrides`` may change any network argument (``hidden=(400, 400, 400)``) or budget entry
     (``epochs=5``, ``lr=1e-3``). Early stopping watches the validation split.

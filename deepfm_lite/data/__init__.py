@@ -4,7 +4,7 @@
 ``schema``         fields, vocabularies, out-of-vocabulary and missing ids, numeric scaling
 ``encoded``        :class:`EncodedData` (the tensors) and the checks they pass where they enter
 ``splits``         a frame cut into train / validation / test and encoded (:class:`SplitData`)
-``datasets``       the course's generated data sets by name (:func:`load_dataset`)
+``generated``      the course's generated data sets by name (:func:`load_dataset`)
 ``appstore``       the app-store generator, with the true click probability
 ``criteo_like``    the Criteo-shaped generator, with the true click probability
 ``criteo``         the Criteo columns, the Criteo_x4 recipe and the ``train.txt`` writer
@@ -31,8 +31,8 @@ from .criteo import (
 )
 from .criteo_like import criteo_like_min_count, encode_criteo_splits, make_criteo_like
 from .criteo_reader import read_criteo
-from .datasets import DATASETS, estimate_generated_bytes, load_dataset
 from .encoded import TRUE_PROBABILITY, EncodedData, check_ids, check_values, split_frame
+from .generated import DATASETS, estimate_generated_bytes, load_dataset
 from .prepared import PreparedArrays, load_prepared, prepare_file
 from .schema import FieldSpec, Schema, hash_category_ids
 from .splits import (

@@ -17,7 +17,7 @@ from .metrics import auc, logloss
 
 
 def field_names(model: nn.Module) -> Sequence[str] | None:
-    """The model's field names when it carries a schema (a model from ``io.load``), else None."""
+    """The field names of a model that carries a schema (from ``checkpoint.load``), else None."""
     schema = getattr(model, "schema", None)
     return None if schema is None else schema.field_names
 

@@ -1,4 +1,4 @@
-"""Tests for deepfm_lite.course.analysis: the three-way effect by cell and the split embedding gradient."""
+"""Tests for deepfm_lite.course.analysis: the three-way effect by cell, the split gradient."""
 
 import numpy as np
 import pandas as pd

@@ -273,7 +273,7 @@ def test_mlp_dropout_measurement_leaves_the_tower_in_eval_mode_and_unhooked():
     from deepfm_lite.course.checks import ex04_deep_tower
 
     built = SequentialTower(3, 4, (16, 8), 0.8)
-    layers = ex04_deep_tower._linear_layers(built)
-    ex04_deep_tower._check_dropout(built, layers, 0.8, torch.randn(512, 3, 4), "your tower")
+    layers = ex04_deep_tower.linear_layers(built)
+    ex04_deep_tower.check_dropout(built, layers, 0.8, torch.randn(512, 3, 4), "your tower")
     assert not built.training
     assert all(not layer._forward_pre_hooks and not layer._forward_hooks for layer in layers)

@@ -1,4 +1,4 @@
-"""Tests for deepfm_lite.course.explore: click-rate tables, interaction contrast, one-hot, crosses."""
+"""Tests for deepfm_lite.course.explore: click-rate tables, interaction contrast, crosses."""
 
 import itertools
 import math

@@ -1,11 +1,17 @@
-"""Table 1 probes and the interview self-check (deepfm_lite.course.interview)."""
+"""Table 1 probes, the interview self-check and the mock interview (deepfm_lite.course.interview
+and mock_interview), and the interview bank they read (interview_bank/*.json)."""
+
+import ast
+import copy
+import re
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
 from deepfm_lite import settings
-from deepfm_lite.course import interview, mock_interview
+from deepfm_lite.course import interview, interview_data, mock_interview
 from deepfm_lite.layers import fm_second_order
 from deepfm_lite.models import build_model
 
@@ -436,3 +442,152 @@ def test_a_skipped_weak_point_is_said_so():
     assert third.missed == ["wd_inputs", "wd_crosses"]  # wd_inputs leads to why_shared: asked
     assert (third.target, third.next_id) == ("wd_crosses", "fm_cost")
     assert "another point you missed" in third.text
+
+
+# ---- interview.MockInterview and the module borders -------------------------------------------
+
+COURSE = Path(interview.__file__).parent
+OWN_MODULES = ("interview", "interview_data", "interview_text", "mock_interview", "quiz",
+               "quiz_core")
+
+
+def test_interview_mock_interview_is_the_mock_interview():
+    assert interview.MockInterview is mock_interview.MockInterview
+    mock = interview.MockInterview(rounds=1)
+    assert mock.answer(PARTIAL_OPENING).done
+    assert "interview.MockInterview()" in mock.answer("more").text
+
+
+def test_every_name_a_message_tells_the_learner_to_call_exists():
+    texts = [text for ui in (interview.UI, mock_interview.UI) for words in ui.values()
+             for text in words.values()]
+    called = {name for text in texts for name in re.findall(r"\binterview\.(\w+)\(", text)}
+    assert called == {"self_check", "MockInterview"}
+    assert all(callable(getattr(interview, name)) for name in called)
+
+
+def _imports(module: str) -> list[ast.ImportFrom]:
+    tree = ast.parse((COURSE / f"{module}.py").read_text(encoding="utf-8"))
+    return [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+
+
+def test_no_import_cycle_between_the_interviews():
+    for module in ("mock_interview", "interview_data", "interview_text", "quiz_core"):
+        assert "interview" not in {node.module for node in _imports(module)}, module
+    assert "mock_interview" in {node.module for node in _imports("interview")}
+
+
+@pytest.mark.parametrize("module", OWN_MODULES)
+def test_no_private_name_crosses_a_module_border(module):
+    source = (COURSE / f"{module}.py").read_text(encoding="utf-8")
+    imported = [alias.name for node in _imports(module) if node.module != "__future__"
+                for alias in node.names]
+    assert not [name for name in imported if name.startswith("_")]
+    modules = {"interview", "interview_data", "interview_text", "mock_interview", "quiz",
+               "quiz_core", "settings"}
+    assert not re.findall(rf"\b(?:{'|'.join(modules)})\._[a-z]", source)
+
+
+@pytest.mark.parametrize("module", OWN_MODULES)
+def test_modules_stay_short(module):
+    assert len((COURSE / f"{module}.py").read_text(encoding="utf-8").splitlines()) <= 450
+
+
+# ---- the interview bank (interview_bank/*.json) -----------------------------------------------
+
+
+def _raw(name):
+    return interview_data.read_bank(name)[0]
+
+
+def _broken(data, change):
+    copied = copy.deepcopy(data)
+    change(copied)
+    return copied
+
+
+def _one_line_error(parse, *args, match):
+    with pytest.raises(ValueError) as caught:
+        parse(*args)
+    message = str(caught.value)
+    assert "\n" not in message and re.search(match, message), message
+
+
+def test_the_bank_files_hold_the_content():
+    assert interview.PLACEHOLDERS == interview_data.PLACEHOLDERS == (
+        "Write your answer here.", "在这里写下你的回答。")
+    assert list(interview.POINTS) == [point["name"] for point in _raw("shared")["points"]]
+    assert interview.questions() == ["design", "mock"]
+    assert interview.get("design").model_answer["en"].count("\n") > 20  # a list of lines, joined
+    assert mock_interview.mock_questions()[0] == mock_interview.OPENING
+    assert mock_interview.MAX_ROUNDS == 1 + len(mock_interview.DEFAULT_FOLLOW_UPS)
+    assert set(mock_interview.FOLLOW_UP_POINTS).isdisjoint(interview.POINTS)
+
+
+def test_invalid_json_names_the_file():
+    _one_line_error(interview_data.parse_json, '{"points": [}', "interview_bank/x.json",
+                    match=r"^interview_bank/x\.json: not valid JSON \(.*line 1")
+    _one_line_error(interview_data.parse_json, "[1, 2]", "interview_bank/x.json",
+                    match=r"^interview_bank/x\.json: expected a JSON object, got list$")
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda d: d["points"][0]["keywords"].append([]), r"point two_parts 'keywords': group 3"),
+    (lambda d: d["points"][1].update(name="Embedding"), r"point 2: 'name' must be a name"),
+    (lambda d: d["points"][2]["text"].pop("zh"), r"point per_field 'text': missing .*'zh'"),
+    (lambda d: d["points"].append(d["points"][0]), r"point two_parts is defined twice"),
+    (lambda d: d.pop("placeholders"), r"'placeholders': expected an object"),
+])
+def test_a_broken_shared_entry_is_named(change, match):
+    source = "interview_bank/shared.json"
+    _one_line_error(interview_data.parse_shared, _broken(_raw("shared"), change), source,
+                    match="^" + re.escape(source) + ": " + match)
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda d: d["questions"][0]["model_answer"].update(zh=""),
+     r"question design 'model_answer': missing or empty 'zh' text"),
+    (lambda d: d["questions"][1]["checklist"].append("two_part"),
+     r"question mock 'checklist': unknown point 'two_part'"),
+    (lambda d: d["questions"][0]["covers"].update(en="components"),
+     r"question design 'covers' 'en': expected a non-empty list"),
+    (lambda d: d["questions"][1].update(id=7), r"question 2: 'id' must be a name"),
+    (lambda d: d["questions"][1].update(id="design"), r"question design is defined twice"),
+    (lambda d: d["ui"]["zh"].pop("how_to"), r"ui 'zh' is missing the text 'how_to'"),
+    (lambda d: d["ui"]["en"].update(howto="x"), r"ui 'en' has unknown texts howto"),
+    (lambda d: d.update(questions={}), r"'questions' must be a non-empty list"),
+])
+def test_a_broken_interview_entry_is_named(change, match):
+    source = "interview_bank/interview.json"
+    _one_line_error(interview.parse_bank, _broken(_raw("interview"), change), source,
+                    match="^" + re.escape(source) + ": " + match)
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda d: d["questions"][0]["follow_ups"].update(output=["sigmoid"]),
+     r"question opening 'follow_ups' output: 'sigmoid' is not a follow-up question"),
+    (lambda d: d["questions"][0]["follow_ups"].update(output=["opening"]),
+     r"question opening 'follow_ups' output: 'opening' is not a follow-up question"),
+    (lambda d: d["questions"][1]["follow_ups"].update(so_sum=["fm_cost"]),
+     r"question why_shared 'follow_ups': 'so_sum' is not a point of the checklist"),
+    (lambda d: d["questions"][1]["pitfalls"][0].update(unless="ws_gradiant"),
+     r"question why_shared pitfall 1 'unless': 'ws_gradiant' is not a point"),
+    (lambda d: d["questions"][2]["pitfalls"][0].update(keywords=[]),
+     r"question wide_deep pitfall 1 'keywords': expected a non-empty list"),
+    (lambda d: d["questions"].reverse(), r"the first question must be 'opening'"),
+    (lambda d: d["points"][0].update(name="shared"), r"point shared is already a shared point"),
+    (lambda d: d["default_follow_ups"].append("fm_costs"),
+     r"'default_follow_ups': 'fm_costs' is not a follow-up question"),
+    (lambda d: d["ui"]["en"].pop("over"), r"ui 'en' is missing the text 'over'"),
+])
+def test_a_broken_mock_interview_entry_is_named(change, match):
+    source = "interview_bank/mock_interview.json"
+    _one_line_error(mock_interview.parse_mock_bank, _broken(_raw("mock_interview"), change),
+                    source, match="^" + re.escape(source) + ": " + match)
+
+
+def test_the_parsers_rebuild_the_loaded_bank():
+    assert interview.parse_bank(_raw("interview"), "x") == (interview.QUESTIONS, interview.UI)
+    rebuilt = mock_interview.parse_mock_bank(_raw("mock_interview"), "x")
+    assert rebuilt == (mock_interview.FOLLOW_UP_POINTS, mock_interview.MOCK_QUESTIONS,
+                       mock_interview.DEFAULT_FOLLOW_UPS, mock_interview.UI)

@@ -1,4 +1,4 @@
-"""Tests for the click-rate and ROC plotting helpers of deepfm_lite.course.plots (notebooks 00-01)."""
+"""The click-rate and ROC plotting helpers of deepfm_lite.course.plots (notebooks 00-01)."""
 
 import numpy as np
 import pandas as pd

@@ -1,4 +1,5 @@
-"""The quiz system: the bank's schema and content rules, checking, languages, display."""
+"""The quiz system (deepfm_lite.course.quiz and quiz_core): the bank's schema and content rules,
+checking, languages, display."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from importlib import resources
 import pytest
 
 import deepfm_lite
-from deepfm_lite.course import quiz
+from deepfm_lite.course import quiz, quiz_core
 
-BANK_DIR = resources.files("deepfm_lite") / "quiz_bank"
+BANK_DIR = resources.files("deepfm_lite") / "course" / "quiz_bank"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # Where each question of the learner's seed session is taught.
 SEED_HOME = {1: "01", 2: "02", 3: "03", 4: "05", 5: "05"}
@@ -152,6 +153,28 @@ def test_unknown_id_names_the_nearest_ids():
         quiz.check("nonsense", "A")
 
 
+def test_quiz_keeps_every_name_of_quiz_core_and_adds_the_display():
+    """quiz.py shows the questions, quiz_core.py holds them: a notebook imports quiz alone."""
+    plumbing = {"display_bundle", "execution_count", "in_kernel", "ipython_shell"}
+    for name in set(quiz_core.__all__) - plumbing:
+        assert name in quiz.__all__ and getattr(quiz, name) is getattr(quiz_core, name), name
+    for name in ("ask", "answer", "check", "get", "questions", "reveal", "resolve_language",
+                 "Quiz", "UI", "NOTEBOOKS", "LANGUAGES", "Question", "parse_question"):
+        assert name in quiz.__all__ and hasattr(quiz, name), name
+    assert not hasattr(quiz_core, "Quiz") and not hasattr(quiz_core, "ask")
+
+
+def test_the_bank_is_read_from_the_course_folder():
+    assert (BANK_DIR / "01_ctr_basics.json").is_file()
+    assert quiz.questions("01")[0] == raw_bank()["01_ctr_basics"]["questions"][0]["id"]
+
+
+def test_a_broken_bank_file_names_the_file():
+    data = raw_bank()["02_fm_math"]
+    with pytest.raises(ValueError, match=r"^quiz_bank/02_fm_math.json: 'questions'"):
+        quiz.parse_bank_file({**data, "questions": []}, "quiz_bank/02_fm_math.json")
+
+
 # --------------------------------------------------------------------------- check()
 
 
@@ -282,8 +305,8 @@ def test_renditions_are_deterministic_and_escaped():
 
 def test_in_a_kernel_the_widget_comes_as_a_second_output(monkeypatch):
     shown = []
-    monkeypatch.setattr(quiz, "_display", shown.append)
-    monkeypatch.setattr(quiz, "_in_kernel", lambda: True)
+    monkeypatch.setattr(quiz, "display_bundle", shown.append)
+    monkeypatch.setattr(quiz, "in_kernel", lambda: True)
     handle = quiz.ask("06.efficiency")
     view = "application/vnd.jupyter.widget-view+json"
     assert len(shown) == 2
@@ -358,7 +381,7 @@ def test_quiz_cells_in_a_kernel_give_deterministic_outputs_shown_once(tmp_path):
     cells = [
         "import deepfm_lite\n"
         'deepfm_lite.settings.language, deepfm_lite.settings.instructor = "en", False',
-        'from deepfm_lite import quiz\nquiz.ask("01.core_challenge")',
+        'from deepfm_lite.course import quiz\nquiz.ask("01.core_challenge")',
         'quiz.answer("c")',
         'handle = quiz.ask("02.unseen_pair", lang="zh")\nhandle',
         'quiz.check("02.unseen_pair", "E")',

@@ -1,4 +1,4 @@
-"""What ``datasets.prepare`` refuses before it splits (issue 12, sections 1 and 4)."""
+"""What ``data.encode_splits`` refuses before it splits (issue 12, sections 1 and 4)."""
 
 from __future__ import annotations
 

@@ -38,8 +38,7 @@ NOT_WRITTEN = ("is not written yet (it raises NotImplementedError): replace the 
 
 CALL_TIMEOUT_S = 5.0
 """Seconds one call into learner code (a function call, building a module, a forward pass) may
-take before the check stops it and says so. Read at every call, so it can be changed at run time
-(the tests set ``deepfm_lite.checks.common.CALL_TIMEOUT_S`` to 0.3)."""
+take before the check stops it and says so; read at every call, so a test may lower it."""
 
 
 # ---- results and how they are shown ---------------------------------------------------------
@@ -72,10 +71,9 @@ class NotYet(Exception):
 class Forbidden:
     """Library code an exercise asks the learner to write rather than call.
 
-    ``target`` is a dotted name: a function or a class (``"deepfm_lite.layers.MLP"``; for a
-    class, every method it defines is watched) or, with ``package=True``, a whole package
-    (``"sklearn"``: any function defined under it). ``name`` is how the hint names it and
-    ``reason`` follows it in the hint.
+    ``target`` is a dotted name: a function or a class (``"deepfm_lite.layers.MLP"``: every
+    method it defines is watched) or, with ``package=True``, a package (``"sklearn"``: any
+    function defined under it). The hint names it ``name`` and explains with ``reason``.
     """
 
     target: str
@@ -134,7 +132,7 @@ def run_check(name: str, body: Callable[[], str],
 # ---- words ----------------------------------------------------------------------------------
 
 
-def name_of(obj) -> str:
+def name_of(obj: Any) -> str:
     """The learner's function or class as a hint names it: `logloss`."""
     return f"`{getattr(obj, '__name__', type(obj).__name__)}`"
 
@@ -146,10 +144,12 @@ def short_error(error: BaseException, limit: int = 160) -> str:
 
 
 def with_article(noun: str) -> str:
+    """``noun`` after "a" or "an": an int, a tensor."""
     return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
 def fmt(x: float) -> str:
+    """A number as a hint quotes it: four significant digits."""
     return f"{x:.4g}"
 
 
@@ -162,7 +162,8 @@ def preview(values: np.ndarray, limit: int = 8) -> str:
 # ---- calling the learner's code ---------------------------------------------------------------
 
 
-def expect_callable(fn, example: str) -> None:
+def expect_callable(fn: Any, example: str) -> None:
+    """Raise when ``fn`` is None or not callable; ``example`` shows how to pass it."""
     if fn is None:
         raise NotYet(f"got None instead of your function: call it as `{example}`.")
     if not callable(fn):
@@ -172,9 +173,8 @@ def expect_callable(fn, example: str) -> None:
 
 
 class _OutOfTime(BaseException):
-    """Raised by the alarm inside learner code that runs past the limit.
-
-    A BaseException, so that a learner's ``except Exception`` does not swallow it."""
+    """Raised by the alarm inside learner code that runs past the limit: a BaseException, so
+    that a learner's ``except Exception`` does not swallow it."""
 
 
 def _alarm_available() -> bool:
@@ -188,12 +188,11 @@ def _alarm_available() -> bool:
 def time_limit(seconds: float) -> Iterator[None]:
     """Raise :class:`_OutOfTime` in the code run inside once ``seconds`` have passed.
 
-    Uses a real-time interval timer (SIGALRM). The handler and timer that were in place are put
-    back afterwards; a timer that was already running is re-armed with what was left of it (at
-    once, if it would have fired meanwhile). Where SIGALRM is not available (Windows, or a
-    check called from a thread other than the main one) the code runs WITHOUT a limit: Python
-    cannot stop a thread from outside, and a learner's endless loop would then hang the cell as
-    it would without the check.
+    A real-time interval timer (SIGALRM). The handler and timer in place before are put back
+    after, a running timer re-armed with what was left of it (at once if it would have fired
+    meanwhile). Without SIGALRM (Windows, or a thread other than the main one) the code runs
+    WITHOUT a limit: Python cannot stop a thread from outside, so a learner's endless loop
+    hangs the cell as it would without the check.
     """
     if not _alarm_available() or seconds <= 0:
         yield
@@ -337,7 +336,7 @@ def build_module(factory: Callable, args: tuple, what: str) -> nn.Module:
 # ---- reading what the learner's code returns -------------------------------------------------
 
 
-def as_array(value, what: str, expected: str) -> np.ndarray:
+def as_array(value: Any, what: str, expected: str) -> np.ndarray:
     """A float64 NumPy copy of a learner's tensor / array / number, or feedback in words."""
     if value is None:
         raise NotYet(f"{what} returned None: did you forget the `return` statement? "
@@ -362,7 +361,7 @@ def as_array(value, what: str, expected: str) -> np.ndarray:
     return array
 
 
-def as_float_output(value, what: str, expected: str) -> np.ndarray:
+def as_float_output(value: Any, what: str, expected: str) -> np.ndarray:
     """Like :func:`as_array`, for an answer that must hold finite floats."""
     array = as_array(value, what, expected)
     if array.dtype.kind != "f":
@@ -373,7 +372,7 @@ def as_float_output(value, what: str, expected: str) -> np.ndarray:
     return array.astype(np.float64)
 
 
-def as_tensor_output(value, what: str, expected: str, like: torch.Tensor) -> np.ndarray:
+def as_tensor_output(value: Any, what: str, expected: str, like: torch.Tensor) -> np.ndarray:
     """Like :func:`as_float_output`, for an answer that torch code uses next.
 
     It must be a torch tensor of the input's dtype: the models back-propagate through it, and
@@ -398,7 +397,7 @@ def as_tensor_output(value, what: str, expected: str, like: torch.Tensor) -> np.
     return array
 
 
-def as_scalar(value, what: str, expected: str, n_rows: int, many_hint: str) -> float:
+def as_scalar(value: Any, what: str, expected: str, n_rows: int, many_hint: str) -> float:
     """One number from a float, a NumPy scalar or array, or a tensor with one element."""
     array = as_array(value, what, expected)
     if array.size == n_rows and n_rows > 1:
@@ -424,7 +423,7 @@ def expect_shape(array: np.ndarray, expected: tuple[int, ...], what: str,
 # ---- comparing numbers ----------------------------------------------------------------------
 
 
-def close(answer, reference, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
+def close(answer: Any, reference: Any, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
     """Same shape and equal within the tolerances (both read as float64).
 
     The default tolerances suit a float32 answer against a float64 reference: float32 keeps
@@ -436,7 +435,7 @@ def close(answer, reference, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
         np.allclose(answer, reference, rtol=rtol, atol=atol))
 
 
-def match_mistake(answer, mistakes: Sequence[tuple[np.ndarray | float, str]],
+def match_mistake(answer: Any, mistakes: Sequence[tuple[np.ndarray | float, str]],
                   rtol: float = 1e-4, atol: float = 1e-5) -> None:
     """Raise the hint of the first deliberately wrong reference the answer equals."""
     for wrong, hint in mistakes:
