@@ -30,7 +30,7 @@ import torch
 import deepfm_lite as dl
 from deepfm_lite import experiments, layers
 from deepfm_lite.course import analysis, interview
-from deepfm_lite.course.budget import COURSE_BUDGET
+from deepfm_lite.course.budget import COURSE_BUDGET, train_model
 from deepfm_lite.data import SplitData, appstore, encode_splits, load_dataset, make_appstore
 
 OUT = Path(__file__).resolve().parent.parent / "datasets" / "seed_ranges"
@@ -46,13 +46,13 @@ def preview(seed: int) -> dict:
     the notebook's rows (sample seed 0), only the model's seed changes.
     """
     data = load_dataset("appstore", 100_000, seed=seed)
-    lr, deepfm = dl.train_model("lr", data, seed=seed), dl.train_model("deepfm", data, seed=seed)
+    lr, deepfm = train_model("lr", data, seed=seed), train_model("deepfm", data, seed=seed)
     oracle = dl.oracle_metrics(data.test)
     same_rows = load_dataset("appstore", 100_000, seed=0)
     return {"deepfm_minus_lr_auc_gap": deepfm.test["auc"] - lr.test["auc"],
             "lr_minus_deepfm_logloss_gap": lr.test["logloss"] - deepfm.test["logloss"],
             "oracle_minus_deepfm_auc_gap": oracle["auc"] - deepfm.test["auc"],
-            "deepfm_auc_same_rows": dl.train_model("deepfm", same_rows, seed=seed).test["auc"]}
+            "deepfm_auc_same_rows": train_model("deepfm", same_rows, seed=seed).test["auc"]}
 
 
 # ---- 02 · an FM scores the pair it never saw (teen x games) --------------------------------------
@@ -87,7 +87,7 @@ def unseen_pair(seed: int) -> dict:
                for f in data.frames]
     held_out = dataclasses.replace(data, train=data.train.subset(~is_pair[0]),
                                    valid=data.valid.subset(~is_pair[1]))
-    trained = dl.train_model("fm", held_out, seed=seed, lr=1e-2)
+    trained = train_model("fm", held_out, seed=seed, lr=1e-2)
     scores = _pair_scores(trained.model, data.schema)
     planted = _centred(pd.DataFrame([appstore.AGE_X_CATEGORY[a] for a in appstore.AGE_GROUPS],
                                     index=appstore.AGE_GROUPS, columns=appstore.CATEGORIES))
@@ -121,14 +121,14 @@ def deep_vs_fm(seed: int) -> dict:
     Sample, split and training all use the seed (the notebook's is seed 0).
     """
     data = load_dataset("appstore", 100_000, seed=seed)
-    fm, dnn = dl.train_model("fm", data, seed=seed), dl.train_model("dnn", data, seed=seed)
+    fm, dnn = train_model("fm", data, seed=seed), train_model("dnn", data, seed=seed)
     audit, audit_data = _audit(data)
     cells = analysis.cell_calibration(audit, {"FM": dl.predict_proba(fm.model, audit_data),
                                               "DNN": dl.predict_proba(dnn.model, audit_data)})
     box = cells.set_index(list(analysis.CELL_FIELDS)).loc[
         [("teen", "night", "games"), ("50+", "morning", "games"),
          ("teen", "morning", "games"), ("50+", "night", "games")]]
-    fnn = dl.train_model("fnn", data, seed=seed, pretrain_epochs=COURSE_BUDGET["epochs"])
+    fnn = train_model("fnn", data, seed=seed, pretrain_epochs=COURSE_BUDGET["epochs"])
     rows = data.frames[2].head(500)
     order3 = analysis.three_way_contrast(dnn.model, data.schema, rows).mean()
     return {"dnn_minus_fm_auc": dnn.test["auc"] - fm.test["auc"],
@@ -159,10 +159,10 @@ def ladder(seed: int) -> dict:
     schema = dl.Schema.fit(frames[0], appstore.CATEGORICAL + names, appstore.NUMERIC,
                            appstore.LABEL)
     crossed = SplitData(schema, *(schema.transform(f) for f in frames), frames)
-    runs = {"lr": dl.train_model("lr", data, seed=seed),
-            "lr_crosses": dl.train_model("lr", crossed, seed=seed),
-            "fm": dl.train_model("fm", data, seed=seed),
-            "deepfm": dl.train_model("deepfm", data, seed=seed)}
+    runs = {"lr": train_model("lr", data, seed=seed),
+            "lr_crosses": train_model("lr", crossed, seed=seed),
+            "fm": train_model("fm", data, seed=seed),
+            "deepfm": train_model("deepfm", data, seed=seed)}
     auc = {name: run.test["auc"] for name, run in runs.items()}
     fields = [data.schema.field_names.index(name) for name in analysis.CELL_FIELDS]
     def ids(levels):
@@ -190,7 +190,7 @@ def deepfm_gaps(seed: int) -> dict:
     the recorded seeds from this claim's file.
     """
     data = load_dataset("appstore", 100_000, seed=seed)
-    test = {name: dl.train_model(name, data, seed=seed).test
+    test = {name: train_model(name, data, seed=seed).test
             for name in ("fm", "dnn", "fm_dnn", "deepfm")}
     row = {}
     for other in ("fm", "dnn", "fm_dnn"):

@@ -107,18 +107,9 @@ def _write_lab_settings(settings_dir: Path) -> None:
 def _isolated_env(home: Path) -> dict[str, str]:
     """The server's (and so the kernel's) environment, with every Jupyter dir under ``home``.
 
-    Its kernels start from the installed kernelspec, as on a learner's machine, not forked from
-    the suite's preloaded process (tests/kernel_zygote.py; the root conftest.py puts that
-    kernelspec's folder, the zygote's, first on ``JUPYTER_PATH``).
+    Its kernels start from the installed kernelspec, as on a learner's machine.
     """
     env = dict(os.environ)
-    zygote = env.pop("DEEPFM_LITE_KERNEL_ZYGOTE", None)
-    if zygote:
-        paths = [path for path in env.get("JUPYTER_PATH", "").split(os.pathsep)
-                 if path and path != os.path.dirname(zygote)]
-        env["JUPYTER_PATH"] = os.pathsep.join(paths)
-        if not paths:
-            del env["JUPYTER_PATH"]
     dirs = {
         "JUPYTER_CONFIG_DIR": "config", "JUPYTER_DATA_DIR": "data",
         "JUPYTER_RUNTIME_DIR": "runtime", "JUPYTERLAB_SETTINGS_DIR": "settings",

@@ -16,8 +16,8 @@ and one Chromium, each test in a fresh browser context of its own:
 3. The static edition (scripts/build_site.py), opened from disk: the course map links to a
    notebook page, whose quiz answer unfolds, and nothing is fetched from the network.
 
-Reuses the JupyterLab and browser helpers of tests/test_browser.py (skipped, like it, when
-Chromium or Playwright is missing).
+Reuses the JupyterLab and browser helpers of tests/course/test_browser.py (skipped, like it,
+when Chromium or Playwright is missing).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import nbformat
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from repo_scripts import load_script
-from test_browser import (  # the sibling test module: tests/ is on sys.path under pytest
+from test_browser import (  # the sibling test module: its folder is on sys.path under pytest
     CHROMIUM,
     CHROMIUM_FLAGS,
     FEEDBACK_TIMEOUT_S,
@@ -54,7 +54,7 @@ pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[2]
 TRAIN_TIMEOUT_S = 90  # a tiny run takes a second or two; room for a busy 2-core machine
 # Small settings, so the runs in the page take seconds (the stopped run would take ~30 s).
-PANEL_CELL = ('from deepfm_lite import playground\n\n'
+PANEL_CELL = ('from deepfm_lite.course import playground\n\n'
               'panel = playground.show(rows=4_000, embed_dim=4, hidden="16", epochs=2, lr=0.01)')
 
 TABLE_ROWS_JS = """() => Array.from(document.querySelectorAll(
@@ -94,7 +94,8 @@ def _wait_for_rows(page, count: int, log_path: Path) -> list[str]:
 
 DECK = REPO / "notebooks" / "01_ctr_basics.ipynb"
 SLIDES_TIMEOUT_S = 90  # the presenter page loads JupyterLab's extensions, then the notebook
-QUIZ_CELL = re.compile(r"""^from deepfm_lite import quiz\s+quiz\.ask\(["']([^"']+)["']\)\s*$""")
+QUIZ_CELL = re.compile(
+    r"""^from deepfm_lite\.course import quiz\s+quiz\.ask\(["']([^"']+)["']\)\s*$""")
 
 # @jupyter-widgets/jupyterlab-manager from jupyterlab_widgets 3.0.11 on needs
 # @jupyterlab/console, which RISE's presenter page does not share, so no widget renders there
@@ -117,7 +118,7 @@ def write_deck(path: Path) -> tuple[int, str]:
             assert cell.metadata["slideshow"]["slide_type"] != "skip", "the quiz is skipped"
             return index, match.group(1)
     raise AssertionError(f"{DECK.name} has no self-contained quiz cell "
-                         "(`from deepfm_lite import quiz` then `quiz.ask(...)`)")
+                         "(`from deepfm_lite.course import quiz` then `quiz.ask(...)`)")
 
 
 def _widgets_version() -> tuple[int, ...]:

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.kernels  # most of them grade notebooks in Jupyter kern
 
 ROOT = Path(__file__).resolve().parents[2]
 
-IMPORTS = "import torch\nfrom deepfm_lite import checks"
+IMPORTS = "import torch\nfrom deepfm_lite.course import checks"
 ANSWER = """def inner_products(embeddings):
     ### BEGIN SOLUTION
     rows, cols = torch.triu_indices(embeddings.shape[1], embeddings.shape[1], offset=1)
@@ -95,7 +95,7 @@ def test_an_error_before_any_check_is_the_reason(course):
 
 
 def test_the_real_exercise_01_filled_in_passes(tmp_path):
-    # Unanswered, every exercise is graded "not yet" in tests/test_exercises.py.
+    # Unanswered, every exercise is graded "not yet" in tests/course/test_exercises.py.
     for folder in ("exercises", "solutions"):
         (tmp_path / folder).mkdir()
         shutil.copy(ROOT / "solutions" / "01_logloss_auc.ipynb", tmp_path / folder)

@@ -81,7 +81,7 @@ def test_setup_and_assertion_cells_are_skipped():
 
 def test_cells_that_print_or_ask_are_never_skipped():
     assert not slides.is_assertion_cell("assert ok\nprint('checked')")
-    assert not slides.is_setup_cell('from deepfm_lite import quiz\n\nquiz.ask("01.x")')
+    assert not slides.is_setup_cell('from deepfm_lite.course import quiz\n\nquiz.ask("01.x")')
     assert not slides.is_setup_cell("x = 1")  # no import: a plain assignment
     assert not slides.is_assertion_cell("x = 1")  # nothing asserted
     assert not slides.is_assertion_cell("assert (")  # not Python: shown as it is
