@@ -194,9 +194,9 @@ def bench_train_data(work: Path, file_rows: int, rows: int, before: Path | None)
 
 CSV_IN_MEMORY = """
 import sys
-from deepfm_lite import cli
-cli.CSV_IN_MEMORY_BYTES = float("inf")  # the reader for small files, whatever the size
-sys.exit(cli.main(sys.argv[1:]))
+from deepfm_lite.cli import main, train
+train.CSV_IN_MEMORY_BYTES = float("inf")  # the reader for small files, whatever the size
+sys.exit(main(sys.argv[1:]))
 """
 
 

@@ -11,7 +11,8 @@ repetitions, and what the tower's matrix multiplies alone would allow on the mac
 * ``plain loop``: the same model and the same tensor-slicing loop, written with the plain PyTorch
   pieces (``F.embedding``, ``nn.Dropout``, ``torch.optim.Adam``);
 * ``deepfm_lite``: ``deepfm_lite.fit`` and ``deepfm_lite.training.predict_logits``, which use
-  the speed-ups of ``deepfm_lite/layers/fast.py``.
+  the speed-ups of ``deepfm_lite/layers/fast.py`` and the fused Adam of ``make_adam``
+  (``deepfm_lite/training/loop.py``).
 
 ``--ablation`` measures each speed-up alone on top of the plain loop, training step by training
 step (blocks of steps alternating between the variants in one process), with the median of the
@@ -49,8 +50,8 @@ from deepfm_lite.layers import fm_second_order
 from deepfm_lite.layers.fast import FastDropout
 from deepfm_lite.models import DeepFM
 from deepfm_lite.training import predict_logits, resolve_device
-from deepfm_lite.training.distributed import make_adam
 from deepfm_lite.training.inference import PREDICT_BATCH
+from deepfm_lite.training.loop import make_adam
 from deepfm_lite.training.metrics import auc, logloss  # noqa: F401  (compare_peers uses them)
 
 # The paper's Criteo configuration (Section 3.1): what every implementation here trains.

@@ -57,7 +57,7 @@ MOVED_TO_COURSE = ("analysis", "checks", "explore", "interview", "mock_interview
 
 
 def __getattr__(name: str):
-    """The moved course aids under their old names (``deepfm_lite.checks``), imported on use."""
+    """A moved course aid asked for by its old top-level name, imported on first use."""
     if name in MOVED_TO_COURSE:
         return importlib.import_module(f"{__name__}.course.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

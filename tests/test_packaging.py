@@ -1,5 +1,6 @@
 """The install files agree with each other and with the README."""
 
+import itertools
 import re
 import sys
 from pathlib import Path
@@ -79,8 +80,53 @@ def test_readme_starts_a_learner():
     assert "✅ check_fm_second_order passed: " in readme
 
 
-def test_the_suites_longest_first_order_names_existing_files():
+def _scope_items(scopes: list[tuple[str, set[str], int]]) -> list:
+    """Stand-ins for collected tests: (file, its markers, how many tests) for each scope."""
+    from types import SimpleNamespace
+
+    def item(path: Path, number: int, markers: set[str]):
+        marks = [SimpleNamespace(name=name) for name in sorted(markers)]
+        return SimpleNamespace(path=path, nodeid=f"{path.relative_to(ROOT)}::{number}",
+                               iter_markers=lambda: iter(marks))
+
+    return [item(ROOT / name, number, markers)
+            for name, markers, count in scopes for number in range(count)]
+
+
+def test_the_suite_hands_out_browsers_then_notebooks_largest_first_then_kernels():
     root_conftest = load_script("conftest.py")
-    missing = [scope for scope in root_conftest.SLOW_SCOPES if not (ROOT / scope).is_file()]
-    assert not missing, f"conftest.py SLOW_SCOPES names files that do not exist: {missing}"
-    assert "--no-loadscope-reorder" in (ROOT / "pyproject.toml").read_text()
+    notebooks = [str(path.relative_to(ROOT)) for folder in ("notebooks", "solutions")
+                 for path in sorted((ROOT / folder).glob("[0-9]*.ipynb"))]
+    assert len(notebooks) >= 10
+    scopes = [("tests/test_packaging.py", set(), 3),
+              ("tests/course/test_exercises.py", {"kernels"}, 2),
+              *[(name, set(), 2) for name in notebooks],
+              ("tests/training/test_distributed.py", set(), 1),  # one test of it marked slow
+              ("tests/training/test_distributed.py", {"slow"}, 1),
+              ("tests/test_imports.py", set(), 2),
+              ("tests/course/test_browser.py", {"browser"}, 2)]
+    items = _scope_items(scopes)
+    root_conftest.pytest_collection_modifyitems(None, items)
+
+    order = [name for name, _ in itertools.groupby(str(i.path.relative_to(ROOT)) for i in items)]
+    by_size = sorted(notebooks, key=lambda name: (ROOT / name).stat().st_size, reverse=True)
+    assert order == ["tests/course/test_browser.py", *by_size, "tests/course/test_exercises.py",
+                     "tests/training/test_distributed.py", "tests/test_packaging.py",
+                     "tests/test_imports.py"]  # each scope in one piece, the rest kept in order
+    first = [i.nodeid for i in items if i.path.name == "test_packaging.py"]
+    assert first == [f"tests/test_packaging.py::{n}" for n in range(3)]  # its tests in order
+
+
+def test_this_sessions_collection_is_in_that_order(request):
+    """The session's own tests (all of them in a full run) come in the conftest's order, and
+    pytest-xdist is told to keep it."""
+    root_conftest = load_script("conftest.py")
+    markers: dict[Path, set[str]] = {}
+    for item in request.session.items:
+        markers.setdefault(item.path, set()).update(m.name for m in item.iter_markers())
+    paths = [path for path, _ in itertools.groupby(item.path for item in request.session.items)]
+    assert len(paths) == len(markers), "a scope comes in more than one piece"
+    ranks = [root_conftest.scope_rank(path, markers[path]) for path in paths]
+    assert ranks == sorted(ranks)
+    addopts = _pyproject()["tool"]["pytest"]["ini_options"]["addopts"].split()
+    assert "loadscope" in addopts and "--no-loadscope-reorder" in addopts

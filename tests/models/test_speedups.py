@@ -23,7 +23,7 @@ from torch import nn
 import deepfm_lite as dl
 from deepfm_lite.layers import MLP, fm_second_order
 from deepfm_lite.layers.fast import FastDropout, dropout_mask, gather_rows
-from deepfm_lite.training.distributed import make_adam
+from deepfm_lite.training.loop import make_adam
 
 
 @pytest.fixture
