@@ -149,6 +149,9 @@ def check_output_file(path: str | os.PathLike, argument: str, example: str = "mo
     lie under an existing, writable directory, not under a file.
     """
     target = Path(path)
+    if target.is_symlink() and not target.exists():
+        raise UsageError(f"{argument} {target}: is a symbolic link to {os.readlink(target)}, "
+                         "which does not exist")
     if str(path).endswith(("/", os.sep)) or target.is_dir():
         raise UsageError(f"{argument} {target}: is a directory; give a file path such as "
                          f"{target / example}")
@@ -160,6 +163,33 @@ def check_output_file(path: str | os.PathLike, argument: str, example: str = "mo
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UsageError(f"{argument} {target}: cannot write in {folder} (permission denied)")
     return target
+
+
+def overwrites(output: str | os.PathLike, source: str | os.PathLike) -> bool:
+    """Whether writing ``output`` would destroy ``source``: the same file (by path, link or
+    ``os.path.samefile``), or a path inside the folder ``source``."""
+    output, source = Path(output), Path(source)
+    if not source.exists():
+        return False
+    if output.exists() and os.path.samefile(output, source):
+        return True
+    resolved = output.resolve()
+    return source.is_dir() and resolved.is_relative_to(source.resolve())
+
+
+def check_outputs_spare_inputs(outputs: dict[str, str | os.PathLike | None],
+                               inputs: dict[str, str | os.PathLike | None]) -> None:
+    """Refuse, before any work, an output that is one of the inputs or lies inside one.
+
+    ``outputs`` and ``inputs`` map an argument (``--out``) to its path (None when not given).
+    """
+    for out_argument, output in outputs.items():
+        for in_argument, source in inputs.items():
+            if output is not None and source is not None and overwrites(output, source):
+                where = "is" if Path(source).is_file() else "lies inside"
+                raise UsageError(f"{out_argument} {output}: {where} the input {in_argument} "
+                                 f"{source}; writing it would destroy the input (choose another "
+                                 "path)")
 
 
 # ---- memory ------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from .arguments import (
     UsageError,
     check_input_file,
     check_output_file,
+    check_outputs_spare_inputs,
     name_list,
     non_negative_int,
     positive_int,
@@ -120,6 +121,7 @@ def run_prepare(args) -> str:
         raise UsageError("--min-count goes with vocabularies; --hash-buckets keeps every value "
                          "(give one of them)")
     target = Path(args.out)
+    check_outputs_spare_inputs({"--out": target}, {"--data": source})
     if target.exists() and not (target.is_dir() and not any(target.iterdir())):
         raise UsageError(f"--out {target}: already exists; remove it or choose another "
                          "directory")
@@ -201,6 +203,8 @@ def run_predict(args) -> str:
     model_path = check_input_file(args.model, "--model")
     source = check_input_file(args.data, "--data")
     check_output_file(args.out, "--out", example="scores.csv")
+    check_outputs_spare_inputs({"--out": args.out}, {"--model": model_path, "--data": source,
+                                                     "--prepared": args.prepared})
     if args.prepared is not None and not Path(args.prepared).is_dir():
         raise UsageError(f"--prepared {args.prepared}: no such directory")
     model = load(model_path)

@@ -18,6 +18,7 @@ from .arguments import (
     check_input_file,
     check_model_memory,
     check_output_file,
+    check_outputs_spare_inputs,
     device_kinds,
     device_name,
     finite_float,
@@ -150,6 +151,8 @@ def check_train_arguments(args) -> None:
     require_device(args.device)
     if args.save:
         check_output_file(args.save, "--save")
+        check_outputs_spare_inputs({"--save": args.save},
+                                   {"--data": args.data, "--prepared": args.prepared})
 
 
 def run_train(args) -> dict:
