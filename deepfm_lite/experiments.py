@@ -16,11 +16,12 @@ override the run's training settings; every other key is passed to the model's c
 from __future__ import annotations
 
 import inspect
+import io
 import json
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ import torch
 
 from . import settings
 from .data import SplitData, load_dataset
+from .data.atomic import write_atomically
 from .models import MODELS, build_model
 from .training import evaluate, fit, oracle_metrics, predict_proba, resolve_device
 
@@ -86,11 +88,18 @@ def _check_config(index: int, config: Any, field_dims: Sequence[int]) -> dict:
     return {"model": name, "label": str(label), "params": params, "training": training}
 
 
+MAX_SEED = 2**32 - 1  # numpy's legacy generator takes 0..2**32 - 1; torch takes these alike
+
+
 def _check_seeds(seeds: Iterable[int]) -> list[int]:
     seeds = list(seeds)
     if not seeds or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool)
                             for s in seeds):
         raise ValueError(f"seeds must be a non-empty list of integers, got {seeds}")
+    wrong = [int(s) for s in seeds if not 0 <= s <= MAX_SEED]
+    if wrong:
+        raise ValueError(f"seeds must be integers from 0 to {MAX_SEED} (2**32 - 1), got "
+                         f"{wrong[0]}")
     return [int(s) for s in seeds]
 
 
@@ -224,12 +233,23 @@ def _results_frame(rows: list[dict], swept: list[str]) -> pd.DataFrame:
 
 
 def save_results(results: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``results`` as CSV, a first comment line recording the dtypes (see load_results)."""
+    """Write ``results`` as CSV, a first comment line recording the dtypes (see load_results).
+
+    The file appears whole or not at all (:func:`~deepfm_lite.data.atomic.write_atomically`):
+    a full disk or an interruption leaves the previous file at ``path`` as it was.
+    """
     path = Path(path)
     dtypes = {column: str(dtype) for column, dtype in results.dtypes.items()}
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        handle.write(_CSV_MARKER + json.dumps(dtypes) + "\n")
-        results.to_csv(handle, index=False)
+
+    def write(file: BinaryIO) -> None:
+        handle = io.TextIOWrapper(file, encoding="utf-8", newline="")
+        try:
+            handle.write(_CSV_MARKER + json.dumps(dtypes) + "\n")
+            results.to_csv(handle, index=False)
+        finally:
+            handle.detach()  # flushed; the file stays open for write_atomically to sync
+
+    write_atomically(path, write)
     return path
 
 

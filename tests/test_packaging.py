@@ -101,7 +101,7 @@ def test_the_suite_hands_out_browsers_then_notebooks_largest_first_then_kernels(
     scopes = [("tests/test_packaging.py", set(), 3),
               ("tests/course/test_exercises.py", {"kernels"}, 2),
               *[(name, set(), 2) for name in notebooks],
-              ("tests/training/test_distributed.py", set(), 1),  # one test of it marked slow
+              ("tests/training/test_distributed.py", set(), 1),  # a scope with some tests slow
               ("tests/training/test_distributed.py", {"slow"}, 1),
               ("tests/test_imports.py", set(), 2),
               ("tests/course/test_browser.py", {"browser"}, 2)]

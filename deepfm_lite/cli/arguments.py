@@ -13,12 +13,14 @@ import inspect
 import math
 import os
 import re
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
 from ..data import estimate_generated_bytes
+from ..data.sources import check_gzip_header, not_regular_message
 from ..models import MODELS
 from .errors import UsageError
 
@@ -67,17 +69,31 @@ def positive_int(text: str) -> int:
     return _int_at_least(text, 1, "a positive integer")
 
 
-def non_negative_int(text: str) -> int:
-    """An integer >= 0 (a seed)."""
-    return _int_at_least(text, 0, "an integer >= 0")
+# Seeds numpy's legacy generator and torch take alike: 0 to 2**32 - 1 (np.random.seed refuses
+# more, torch.manual_seed wraps negative ones).
+MAX_SEED = 2**32 - 1
+SEED_RANGE = f"an integer from 0 to {MAX_SEED} (2**32 - 1)"
+
+
+def seed_int(text: str) -> int:
+    """A seed (``--seed``): an integer from 0 to :data:`MAX_SEED`."""
+    return _seed(text, text)
+
+
+def _seed(part: str, text: str) -> int:
+    try:
+        value = int(part)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= MAX_SEED:
+        shown = repr(text) if part == text else f"{part.strip()!r} in {text!r}"
+        raise argparse.ArgumentTypeError(f"a seed must be {SEED_RANGE}, got {shown}")
+    return value
 
 
 def seed_list(text: str) -> list[int]:
-    """Comma-separated seeds: ``0,1,2``."""
-    try:
-        seeds = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated seeds, got {text!r}") from None
+    """Comma-separated seeds: ``0,1,2``, each from 0 to :data:`MAX_SEED`."""
+    seeds = [_seed(part, text) for part in text.split(",") if part.strip()]
     if not seeds:
         raise argparse.ArgumentTypeError("expected at least one seed")
     return seeds
@@ -126,19 +142,37 @@ def resolved_device(device: str) -> str:
 
 # ---- files -------------------------------------------------------------------------------------
 def check_input_file(path: str | os.PathLike, argument: str) -> Path:
-    """Refuse a missing, directory, unreadable or empty input file, naming it."""
+    """Refuse a missing, directory, unreadable or empty input file, naming it.
+
+    Only a regular file is opened and looked at. A pipe (a named pipe, or a process
+    substitution such as ``<(cat f)``, a ``/dev/fd`` path), a device or a socket is refused
+    without being opened or read: opening a named pipe blocks until something writes to it, a
+    byte read from a stream to look at it is lost to the reader after, and every command reads
+    its input more than once (save the stream to a file). A file named ``.gz`` must begin as
+    gzip does.
+    """
     source = Path(path)
-    if not source.exists():
-        raise UsageError(f"{argument} {source}: no such file")
-    if source.is_dir():
-        raise UsageError(f"{argument} {source}: is a directory, not a file")
     try:
-        with source.open("rb") as handle:
+        status = os.stat(source)
+    except FileNotFoundError:
+        raise UsageError(f"{argument} {source}: no such file") from None
+    except OSError as error:
+        raise UsageError(f"{argument} {source}: cannot be read ({error.strerror})") from None
+    if stat.S_ISDIR(status.st_mode):
+        raise UsageError(f"{argument} {source}: is a directory, not a file")
+    if not stat.S_ISREG(status.st_mode):
+        raise UsageError(f"{argument} {not_regular_message(source, status.st_mode)}")
+    try:
+        with source.open("rb") as handle:  # a regular file: opening it never blocks
             first = handle.read(1)
     except OSError as error:
         raise UsageError(f"{argument} {source}: cannot be read ({error.strerror})") from None
     if not first:
         raise UsageError(f"{argument} {source}: the file is empty (0 bytes)")
+    try:
+        check_gzip_header(source)
+    except ValueError as error:
+        raise UsageError(f"{argument} {error}") from None
     return source
 
 
@@ -261,16 +295,20 @@ def _takes(model: str, argument: str) -> bool:
 
 def model_memory(model: str, field_dims: Sequence[int], embed_dim: int, hidden: Sequence[int],
                  batch_size: int, train_rows: int) -> dict[str, int]:
-    """Bytes training ``model`` takes, by the argument that sets each part (an estimate).
+    """Bytes training ``model`` takes, by what sets each part (an estimate of the model built).
 
     ``--embed-dim``: the embedding table (one row per feature id, ``embed_dim`` wide) and the
-    order-1 weights; ``--hidden``: the MLP's weights (the first layer fed by fields x
-    embed_dim). Weights count :data:`WEIGHT_COPIES` times; each part adds its activations for
-    one batch (``batch_size`` rows, at most the training rows). Product layers (PNN) and other
-    extras are left out, so the estimate errs low: it refuses only what cannot fit.
+    order-1 weights; for a model without embeddings (LR) the part is ``feature ids`` instead:
+    its table is ``field_dims`` x 1, which no ``--embed-dim`` changes, only the number of ids
+    (the data, its ``--hash-buckets`` or ``--min-count``). ``--hidden``: the MLP's weights (the
+    first layer fed by fields x embed_dim; 0 for a model without an MLP). Weights count
+    :data:`WEIGHT_COPIES` times; each part adds its activations for one batch (``batch_size``
+    rows, at most the training rows). Product layers (PNN) and other extras are left out, so
+    the estimate errs low: it refuses only what cannot fit.
     """
     ids, fields = sum(int(d) for d in field_dims), len(field_dims)
-    width = embed_dim if _takes(model, "embed_dim") else 0
+    embedded = _takes(model, "embed_dim")
+    width = embed_dim if embedded else 0
     sizes = [int(size) for size in hidden] if _takes(model, "hidden") else []
     mlp, inputs = 0, fields * width
     for size in sizes:
@@ -278,13 +316,24 @@ def model_memory(model: str, field_dims: Sequence[int], embed_dim: int, hidden: 
         inputs = size
     mlp += inputs + 1 if sizes else 0
     rows = min(batch_size, max(train_rows, 1)) * ACTIVATION_COPIES
-    return {"--embed-dim": (ids * (width + 1) * WEIGHT_COPIES + rows * fields * (width + 1))
-            * FLOAT_BYTES,
+    table = (ids * (width + 1) * WEIGHT_COPIES + rows * fields * (width + 1)) * FLOAT_BYTES
+    return {"--embed-dim" if embedded else "feature ids": table,
             "--hidden": (mlp * WEIGHT_COPIES + rows * sum(sizes)) * FLOAT_BYTES}
 
 
-def check_model_memory(args, field_dims: Sequence[int], train_rows: int) -> None:
-    """Refuse a model that cannot fit in the memory of ``args.device``, naming the argument."""
+def _data_argument(args: argparse.Namespace) -> str:
+    """The argument that brought the data (and so the feature ids): --prepared, --data or
+    --dataset."""
+    for option in ("prepared", "data"):
+        if getattr(args, option, None):
+            return f"--{option} {getattr(args, option)}"
+    return f"--dataset {getattr(args, 'dataset', None) or 'appstore'}"
+
+
+def check_model_memory(args: argparse.Namespace, field_dims: Sequence[int],
+                       train_rows: int) -> None:
+    """Refuse a model that cannot fit in the memory of ``args.device``, naming the argument
+    that sets the largest part (for LR, whose table has one weight per id, the data)."""
     parts = model_memory(args.model, field_dims, args.embed_dim, args.hidden, args.batch_size,
                          train_rows)
     device = resolved_device(args.device)
@@ -292,7 +341,13 @@ def check_model_memory(args, field_dims: Sequence[int], train_rows: int) -> None
     need = sum(parts.values())
     if available is None or need <= available:
         return
-    if parts["--embed-dim"] >= parts["--hidden"]:
+    hint = ""
+    if "feature ids" in parts and parts["feature ids"] >= parts["--hidden"]:
+        argument = _data_argument(args)
+        what = (f"the weights of its {sum(field_dims):,} feature ids ({args.model} has no "
+                "embeddings: one weight per id")
+        hint = "; fewer ids: prepare with fewer --hash-buckets or a larger --min-count"
+    elif "--embed-dim" in parts and parts["--embed-dim"] >= parts["--hidden"]:
         argument = f"--embed-dim {args.embed_dim}"
         what = f"the embeddings ({sum(field_dims):,} feature ids x {args.embed_dim:,} dims"
     else:
@@ -303,7 +358,7 @@ def check_model_memory(args, field_dims: Sequence[int], train_rows: int) -> None
     raise UsageError(f"{argument}: training {args.model} needs about {format_bytes(need)} "
                      f"{place}, {format_bytes(share)} of it for {what}, with gradients, Adam's "
                      f"state and a batch's activations) but {format_bytes(available)} is "
-                     "available")
+                     f"available{hint}")
 
 
 def check_generated_memory(dataset: str, rows: int) -> None:

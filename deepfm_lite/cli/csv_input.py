@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..data import GROUND_TRUTH_COLUMNS, infer_fields
 from ..data.schema import first_non_number
+from ..data.sources import GZIP_ERRORS, MAX_LINE_BYTES, bounded_lines, gzip_problem
 from .errors import UsageError
 
 
@@ -59,7 +60,10 @@ def streamed_csv_fields(path: Path, label: str, categorical: Sequence[str] | Non
     """The header checks of :func:`read_user_csv` for a file that is not read whole (it streams
     through ``prepare``, which checks every row and names the line). Returns ``(categorical,
     numeric, notes)``; both lists are empty to let ``prepare`` infer them from its first chunk,
-    and the notes say which ground-truth columns that leaves out."""
+    and the notes say which ground-truth columns that leaves out. Line 1 longer than
+    :data:`~deepfm_lite.data.sources.MAX_LINE_BYTES` is refused before pandas reads it (a file
+    whose lines end with ``\\r`` alone would be one line of the whole file)."""
+    _check_first_line(path)
     header = _check_header(path, label, categorical, numeric)
     notes = []
     if categorical is None and numeric is None:
@@ -84,10 +88,24 @@ def _left_out_note(name: str) -> str:
             "anyway; --categorical/--numeric choose the columns)")
 
 
+def _check_first_line(path: Path) -> None:
+    """Refuse a first line longer than MAX_LINE_BYTES, reading no more of it than that."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            next(bounded_lines(handle, path, limit=MAX_LINE_BYTES), None)
+    except GZIP_ERRORS as error:
+        raise UsageError(f"--data {gzip_problem(path, error)}") from None
+    except ValueError as error:
+        raise UsageError(f"--data {error}") from None
+
+
 def _header(path: Path) -> list[str]:
     """The column names of line 1; refuse an empty file and duplicated names."""
     try:
         first = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+    except GZIP_ERRORS as error:
+        raise UsageError(f"--data {gzip_problem(path, error)}") from None
     except pd.errors.EmptyDataError:
         raise UsageError(f"--data {path}: the file is empty (no header line)") from None
     except UnicodeDecodeError as error:
@@ -122,6 +140,8 @@ def _check_named_columns(path: Path, header: list[str], label: str,
 def _read_rows(path: Path, nrows: int | None) -> pd.DataFrame:
     try:
         return pd.read_csv(path, nrows=nrows)
+    except GZIP_ERRORS as error:
+        raise UsageError(f"--data {gzip_problem(path, error)}") from None
     except UnicodeDecodeError as error:
         raise UsageError(_encoding_message(path, error)) from None
     except pd.errors.ParserError as error:

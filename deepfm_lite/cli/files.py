@@ -16,19 +16,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-import tempfile
 from pathlib import Path
 
 from ..data import CRITEO_X4_MIN_COUNT
+from ..data.prepared import MAX_HASH_BUCKETS, DiskFullError, PreparedArrays
 from .arguments import (
     UsageError,
     check_input_file,
     check_output_file,
     check_outputs_spare_inputs,
     name_list,
-    non_negative_int,
     positive_int,
+    seed_int,
 )
 
 SPLITS = {"90/10": (0.9, 0.1), "80/10/10": (0.8, 0.1, 0.1)}
@@ -45,6 +46,17 @@ def split_spec(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(f"expected 2 or 3 positive percentages summing to "
                                          f"100 (train/valid[/test]), got {text!r}")
     return tuple(share / 100 for share in shares)
+
+
+def bucket_count(text: str) -> int:
+    """``--hash-buckets``: an integer from 1 to :data:`~deepfm_lite.data.prepared.MAX_HASH_BUCKETS`
+    (2**24 ids per field: more than any Criteo field has distinct values)."""
+    value = positive_int(text)
+    if value > MAX_HASH_BUCKETS:
+        raise argparse.ArgumentTypeError(
+            f"at most {MAX_HASH_BUCKETS:,} (2**24) buckets per field, got {text!r}: more than "
+            "the distinct values of any Criteo field, only a larger table to train")
+    return value
 
 
 def progress_default(flag: bool | None) -> bool:
@@ -73,12 +85,13 @@ def add_prepare_parser(commands, add_common) -> None:
                          help="comma-separated numeric columns (csv)")
     prepare.add_argument("--min-count", type=positive_int, default=None,
                          help=f"rarer categories map to OOV (default {CRITEO_X4_MIN_COUNT})")
-    prepare.add_argument("--hash-buckets", type=positive_int, default=None,
-                         help="hash every value into N ids per field instead (one pass)")
+    prepare.add_argument("--hash-buckets", type=bucket_count, default=None,
+                         help="hash every value into N ids per field instead (one pass; at "
+                              f"most {MAX_HASH_BUCKETS:,})")
     prepare.add_argument("--split", type=split_spec, default=SPLITS["90/10"],
                          help="train/valid[/test] percentages: 90/10 (default, the paper's) "
                               "or 80/10/10 (BARS's)")
-    prepare.add_argument("--seed", type=non_negative_int, default=0)
+    prepare.add_argument("--seed", type=seed_int, default=0)
     prepare.add_argument("--rows", type=positive_int, default=None,
                          help="prepare only the first N rows")
     prepare.add_argument("--chunk-rows", type=positive_int, default=None,
@@ -107,7 +120,7 @@ def add_predict_parser(commands, add_common) -> None:
 
 
 # ---- prepare ---------------------------------------------------------------------------------
-def run_prepare(args) -> str:
+def run_prepare(args: argparse.Namespace) -> str:
     """Run ``prepare``; return what it prints."""
     from ..data.prepared import CHUNK_ROWS, prepare_file
 
@@ -122,16 +135,27 @@ def run_prepare(args) -> str:
                          "(give one of them)")
     target = Path(args.out)
     check_outputs_spare_inputs({"--out": target}, {"--data": source})
+    if target.is_symlink():  # the new folder would replace the link: refused before the work
+        link = os.readlink(target)
+        if not target.exists():
+            raise UsageError(f"--out {target}: is a symbolic link to {link}, which does not "
+                             "exist; give a real path for the new directory")
+        raise UsageError(f"--out {target}: is a symbolic link (to {link}); prepare writes a new "
+                         f"directory in its place: give the directory's own path, "
+                         f"{target.resolve()}, or a new one")
     if target.exists() and not (target.is_dir() and not any(target.iterdir())):
         raise UsageError(f"--out {target}: already exists; remove it or choose another "
                          "directory")
     check_output_file(target / "manifest.json", "--out")
-    manifest = prepare_file(
-        source, target, format=args.format, label=args.label, categorical=args.categorical,
-        numeric=args.numeric, min_count=args.min_count or CRITEO_X4_MIN_COUNT,
-        hash_buckets=args.hash_buckets, split=args.split, seed=args.seed,
-        chunk_rows=args.chunk_rows or CHUNK_ROWS, rows=args.rows,
-        progress=progress_default(args.progress))
+    try:
+        manifest = prepare_file(
+            source, target, format=args.format, label=args.label, categorical=args.categorical,
+            numeric=args.numeric, min_count=args.min_count or CRITEO_X4_MIN_COUNT,
+            hash_buckets=args.hash_buckets, split=args.split, seed=args.seed,
+            chunk_rows=args.chunk_rows or CHUNK_ROWS, rows=args.rows,
+            progress=progress_default(args.progress))
+    except DiskFullError as error:
+        raise UsageError(f"--out {target}: {error.filename}: {error.strerror}") from None
     return json.dumps(manifest) if args.json else format_manifest(manifest, target)
 
 
@@ -153,7 +177,7 @@ def format_manifest(manifest: dict, target: Path) -> str:
 
 
 # ---- train ---------------------------------------------------------------------------------
-def load_prepared_arguments(args):
+def load_prepared_arguments(args: argparse.Namespace) -> PreparedArrays:
     """The data of ``train --prepared DIR`` (memory-mapped)."""
     from ..data.prepared import load_prepared
 
@@ -169,26 +193,42 @@ def load_prepared_arguments(args):
         raise UsageError(f"--prepared {folder}: {error}") from None
 
 
-def stream_criteo(args, path: Path):
+def stream_criteo(args: argparse.Namespace, path: Path) -> PreparedArrays:
     """``train --data FILE --format criteo``: prepare 80/10/10 into a temporary directory
-    (removed when the data is dropped, or at exit) and open it memory-mapped."""
+    (removed when the data is dropped, at exit, and on SIGTERM or SIGHUP) and open it
+    memory-mapped."""
     return _stream(args, path, format="criteo", min_count=CRITEO_X4_MIN_COUNT)
 
 
-def stream_csv(args, path: Path, categorical: list[str], numeric: list[str]):
+def stream_csv(args: argparse.Namespace, path: Path, categorical: list[str],
+               numeric: list[str]) -> PreparedArrays:
     """``train --data FILE --format csv`` for a large file: the same 80/10/10 preparation into
     a temporary directory, every value seen in training kept (min count 1, as in memory)."""
     return _stream(args, path, format="csv", label=args.label, categorical=categorical,
                    numeric=numeric, min_count=1)
 
 
-def _stream(args, path: Path, **preparation):
+def _stream(args: argparse.Namespace, path: Path, **preparation) -> PreparedArrays:
+    """Prepare ``path`` into a :class:`~deepfm_lite.data.atomic.TemporaryFolder` under
+    ``$TMPDIR`` (named ``deepfm_lite-train.PID.HOST.TOKEN.tmp``; one that an earlier ``train``
+    killed by SIGKILL left is removed first, with a warning) and map it. The folder goes on
+    every exit that can be caught: an error, the end of the run, Ctrl-C, SIGTERM, SIGHUP."""
+    from ..data.atomic import TemporaryFolder
     from ..data.prepared import load_prepared, prepare_file
 
-    folder = tempfile.TemporaryDirectory(prefix="deepfm_lite-train-")
-    prepare_file(path, Path(folder.name) / "prepared", split=(0.8, 0.1, 0.1), seed=args.seed,
-                 rows=args.rows, progress=args.progress, **preparation)
-    data = load_prepared(Path(folder.name) / "prepared")
+    folder = TemporaryFolder("train")
+    try:
+        prepare_file(path, folder.path / "prepared", split=(0.8, 0.1, 0.1), seed=args.seed,
+                     rows=args.rows, progress=args.progress, **preparation)
+        data = load_prepared(folder.path / "prepared", verify=False)  # written just now
+    except DiskFullError as error:
+        folder.cleanup()
+        raise UsageError(f"--data {path}: {error.strerror} (train --data prepares the file "
+                         f"under $TMPDIR, in {error.filename}: set TMPDIR to a folder on a "
+                         "larger disk, or run prepare with --out on one)") from None
+    except BaseException:
+        folder.cleanup()
+        raise
     data.owner = folder  # the directory lives as long as the arrays mapped from it
     return data
 
@@ -198,7 +238,7 @@ def run_predict(args) -> str:
     """Run ``predict``; return what it prints."""
     from ..checkpoint import load
     from ..data.prepared import CHUNK_ROWS
-    from ..predict import predict_file
+    from ..predict import FormatError, OutputError, input_recipe, predict_file
 
     model_path = check_input_file(args.model, "--model")
     source = check_input_file(args.data, "--data")
@@ -208,9 +248,17 @@ def run_predict(args) -> str:
     if args.prepared is not None and not Path(args.prepared).is_dir():
         raise UsageError(f"--prepared {args.prepared}: no such directory")
     model = load(model_path)
-    result = predict_file(model, source, format=args.format, out=args.out,
-                          prepared=args.prepared, batch_rows=args.batch_rows or CHUNK_ROWS,
-                          progress=progress_default(args.progress))
+    try:  # the rows are prepared as the model's were; refused where that is ambiguous
+        input_recipe(model, args.format, args.prepared, name=f"--model {model_path}")
+    except FormatError as error:
+        raise UsageError(f"--format {args.format}: {error}") from None
+    try:
+        result = predict_file(model, source, format=args.format, out=args.out,
+                              prepared=args.prepared, batch_rows=args.batch_rows or CHUNK_ROWS,
+                              progress=progress_default(args.progress))
+    except OutputError as error:  # a full disk, a file-size limit: nothing is left behind
+        raise UsageError(f"--out {args.out}: could not write the scores ({error.strerror}); "
+                         "no partial file was left") from error
     if args.json:
         return json.dumps(result)
     text = f"scored     {result['rows']:,} rows of {source} -> {args.out}"

@@ -74,13 +74,21 @@ def build_parser() -> argparse.ArgumentParser:
     progress = commands.add_parser(
         "progress", help="grade the exercise notebooks: passed / not yet, with the hint",
         description="Run each exercise notebook in a fresh kernel (without saving it) and "
-                    "list it as passed or not yet, with the check's hint. Exit code 0 when "
+                    "list it as passed or not yet, with the check's hint. Notebooks that are "
+                    "not your own (--submissions, or outside exercises/) run from a temporary "
+                    "copy under limits: time, memory, no network, another user where "
+                    "possible; the output says what was not isolated. Exit code 0 when "
                     "every exercise passed, 1 otherwise.")
     progress.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
                           help="exercise notebooks to grade (default: exercises/NN_*.ipynb)")
+    progress.add_argument("--submissions", metavar="DIR",
+                          help="grade someone else's notebooks DIR/NN_*.ipynb, under limits")
     progress.add_argument("--json", action="store_true", help="print the grades as JSON")
     progress.add_argument("--timeout", type=positive_int, default=600,
                           help="seconds one cell may run (default 600)")
+    progress.add_argument("--memory-limit", default="4G", metavar="SIZE",
+                          help="memory a submission's kernel may take: 4G (default), 512M, "
+                               "or none")
     _add_common(progress)
     add_prepare_parser(commands, _add_common)
     add_predict_parser(commands, _add_common)
@@ -117,15 +125,47 @@ def run_table2_command(args) -> str:
 
 
 def run_progress(args) -> tuple[str, bool]:
-    """Grade the exercises the ``progress`` command names; return the text and "all passed"."""
-    from ..course.progress import exercise_paths, format_grades, grade_notebook, grades_json
+    """Grade the exercises the ``progress`` command names; return the text and "all passed".
 
-    paths = [Path(p) for p in args.notebooks] or exercise_paths("exercises")
+    The learner's own exercises (in ``exercises/``) run as they are; any other notebook, and
+    every one with ``--submissions``, under the limits of a sandbox, described after the
+    table (on stderr with ``--json``, so that stdout stays JSON)."""
+    from ..course.grading.sandbox import SandboxError, choose_sandbox, parse_size
+    from ..course.progress import (
+        exercise_paths,
+        format_grades,
+        grade_notebooks,
+        grades_json,
+        own_exercise,
+    )
+
+    try:
+        memory_limit = parse_size(args.memory_limit)
+    except ValueError as error:
+        raise UsageError(f"--memory-limit: {error}") from None
+    paths = [Path(p) for p in args.notebooks]
+    if args.submissions:
+        if not Path(args.submissions).is_dir():
+            raise UsageError(f"--submissions: no folder {args.submissions}")
+        paths += exercise_paths(args.submissions)
+    paths = paths or exercise_paths("exercises")
     for path in paths:
         if not path.is_file():
             raise UsageError(f"no notebook {path}")
-    grades = [grade_notebook(path, timeout=args.timeout) for path in paths]
-    text = grades_json(grades) if args.json else format_grades(grades)
+    limited = {path for path in paths if args.submissions or not own_exercise(path)}
+    try:
+        sandbox = choose_sandbox(memory_limit) if limited else None
+    except SandboxError as error:
+        raise UsageError(str(error)) from None
+    grades = grade_notebooks(paths, args.timeout,
+                             sandbox_for=lambda path: sandbox if path in limited else None)
+    notes = sandbox.describe(args.timeout) if sandbox else []
+    if args.json:
+        for note in notes:
+            print(note, file=sys.stderr)
+        text = grades_json(grades)
+    else:
+        text = format_grades(grades, notes=notes)
     return text, all(grade.passed for grade in grades)
 
 

@@ -24,9 +24,9 @@ from .arguments import (
     finite_float,
     int_list,
     name_list,
-    non_negative_int,
     positive_int,
     require_device,
+    seed_int,
 )
 from .errors import FinishedRunError, UsageError, one_line
 from .files import (
@@ -78,7 +78,7 @@ def add_train_parser(commands, add_common) -> None:
                        help="hidden layer sizes, e.g. 400,400,400")
     train.add_argument("--dropout", type=finite_float, default=DEFAULTS["dropout"],
                        help="torch drop probability (the paper's keep probability is 1 - this)")
-    train.add_argument("--seed", type=non_negative_int, default=0)
+    train.add_argument("--seed", type=seed_int, default=0)
     train.add_argument("--device", type=device_name, default="auto",
                        help=", ".join(device_kinds()))
     train.add_argument("--amp", choices=["bf16", "fp16"], default=None,
@@ -86,6 +86,13 @@ def add_train_parser(commands, add_common) -> None:
                             "scaler); off by default, refused on the CPU")
     train.add_argument("--save", metavar="PATH", help="save the trained model and its schema")
     train.add_argument("--json", action="store_true", help="print one JSON object")
+    from ..training.peers import COLLECTIVE_TIMEOUT_S
+
+    train.add_argument("--timeout", type=positive_int, default=COLLECTIVE_TIMEOUT_S,
+                       metavar="SECONDS",
+                       help="under torchrun: how long a rank waits for the others before the "
+                            "run ends, naming the rank that stopped answering (default "
+                            f"{COLLECTIVE_TIMEOUT_S})")
     add_progress(train)
     add_common(train)
 
@@ -171,7 +178,7 @@ def run_train(args) -> dict:
     from ..training.gpu import amp_dtype
 
     amp_dtype(args.amp, args.device, "--amp")  # refused on the CPU before any data is read
-    context = start(args.device)  # None unless torchrun started this process
+    context = start(args.device, timeout_s=args.timeout)  # None without torchrun
     silence_other_ranks(context)  # every rank computes the report; rank 0 prints it
     data = load_data(args)
     check_classes(data)
@@ -190,8 +197,12 @@ def run_train(args) -> dict:
     report = train_report(args, data, scores, history)
     report["processes"] = 1 if context is None else context.world_size
     if args.save and (context is None or context.is_main):  # one process writes the file
-        from ..checkpoint import save
+        from ..checkpoint import inputs_record, save
 
+        # how the rows were prepared, saved with the model for predict: a prepared directory
+        # says it; generated criteo-like rows are encoded as a Criteo file is (Criteo_x4)
+        model.inputs = inputs_record(data, args.format or (
+            "criteo" if args.dataset == "criteo-like" else "csv"))
         try:
             save(model, args.save, data.schema)
         except Exception as error:  # torch.save reports a full disk as a RuntimeError

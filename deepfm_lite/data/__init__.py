@@ -10,9 +10,11 @@
 ``criteo``         the Criteo columns, the Criteo_x4 recipe and the ``train.txt`` writer
 ``criteo_reader``  reading Kaggle's ``train.txt`` / ``test.txt`` and CSV files
 ``prepared``       a file prepared once into memory-mapped arrays (:func:`prepare_file`)
+``integrity``      the checks a prepared folder passes before it is trusted (checksums too)
 ``chunks``         reading a file in chunks, appending ``.npy`` arrays, progress bars
+``sources``        input files: regular files only, lines of bounded length, gzip errors named
 ``passes``         the two passes of :func:`prepare_file` (count, then encode)
-``atomic``         files that appear whole or not at all, even on SIGTERM
+``atomic``         files that appear whole or not at all, even on SIGTERM; temporary folders
 =================  ==========================================================================
 
 Nothing here imports a model or training: the data pipeline stands on its own.

@@ -1,9 +1,12 @@
 """The streaming pieces behind :mod:`deepfm_lite.data.prepared` and :mod:`deepfm_lite.predict`.
 
 * :func:`scan_source`: one quick pass over the raw bytes for the file's size, SHA-256 and
-  number of lines (so the split can be drawn before any row is parsed);
+  number of lines (so the split can be drawn before any row is parsed), refusing a line longer
+  than :data:`~deepfm_lite.data.sources.MAX_LINE_BYTES` and damaged gzip data;
 * :class:`SplitDrawer`: an exact random split of ``n`` rows, drawn block by block in file order;
-* :class:`NpyAppender`: a ``.npy`` file written row block by row block, its header last;
+* :class:`NpyAppender`: a ``.npy`` file written row block by row block, its header last
+  (a write that stops short, as on a full disk, raises OSError ENOSPC); :func:`file_record`:
+  a written file's size and SHA-256, which ``manifest.json`` keeps;
 * :func:`read_frames`: a Criteo or CSV file as DataFrame chunks, malformed lines named by their
   line number.
 
@@ -13,13 +16,16 @@ Each holds at most one chunk of rows, so memory does not grow with the file.
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
 import hashlib
 import io
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -28,6 +34,13 @@ from .. import settings
 from .criteo import apply_criteo_recipe
 from .criteo_reader import read_criteo, sniff_layout
 from .schema import first_non_number
+from .sources import (
+    GZIP_ERRORS,
+    MAX_LINE_BYTES,
+    LongLineFinder,
+    gzip_problem,
+    long_line_message,
+)
 
 READ_BYTES = 1 << 23  # 8 MiB per read while hashing and counting lines
 SPLIT_BLOCK = 1 << 16  # rows whose split is drawn at a time (fixed: the split never depends
@@ -39,25 +52,42 @@ def scan_source(path: Path, progress=None) -> dict:
     """``{"bytes", "sha256", "lines"}`` of ``path`` (lines counted in the text a ``.gz`` holds).
 
     A last line without a line break counts as a line. ``progress`` is a tqdm bar (or None)
-    advanced by the bytes read.
+    advanced by the bytes read. Raises ValueError naming the first line longer than
+    :data:`~deepfm_lite.data.sources.MAX_LINE_BYTES` (so that no reader holds more of a line
+    than that), and a ``.gz`` that is truncated or damaged.
     """
     digest, lines, last = hashlib.sha256(), 0, b"\n"
     gz = path.suffix == ".gz"
+    finder = LongLineFinder(path)
     with open(path, "rb") as handle:
         while block := handle.read(READ_BYTES):
             digest.update(block)
             if not gz:
+                finder.feed(block)
                 lines += block.count(b"\n")
                 last = block[-1:]
             if progress is not None:
                 progress.update(len(block))
     if gz:
-        with gzip.open(path, "rb") as handle:
-            while block := handle.read(READ_BYTES):
-                lines += block.count(b"\n")
-                last = block[-1:]
+        try:
+            with gzip.open(path, "rb") as handle:
+                while block := handle.read(READ_BYTES):
+                    finder.feed(block)
+                    lines += block.count(b"\n")
+                    last = block[-1:]
+        except GZIP_ERRORS as error:
+            raise ValueError(gzip_problem(path, error)) from None
     lines += last != b"\n"
     return {"bytes": path.stat().st_size, "sha256": digest.hexdigest(), "lines": lines}
+
+
+def file_record(path: Path) -> dict:
+    """``{"bytes", "sha256"}`` of a file written here (``manifest.json`` keeps one per file)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(READ_BYTES):
+            digest.update(block)
+    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
 
 
 def header_lines(path: Path, file_format: str) -> int:
@@ -147,7 +177,7 @@ class NpyAppender:
         if block.shape[1:] != self._shape()[1:]:
             raise ValueError(f"{self.path.name}: rows of shape {block.shape[1:]}, "
                              f"expected {self._shape()[1:]}")
-        block.tofile(self.file)
+        write_fully(self.file, block, self.path)
         self.rows += len(block)
 
     def close(self) -> None:
@@ -160,6 +190,20 @@ class NpyAppender:
         self.file.flush()
         os.fsync(self.file.fileno())
         self.file.close()
+
+
+def write_fully(file: BinaryIO, data: np.ndarray | bytes | memoryview, path: Path) -> None:
+    """Write all of ``data`` (a contiguous array or bytes) to ``file``, retrying a partial
+    write; a write that makes no progress is a full disk: OSError ENOSPC naming ``path``.
+
+    (``ndarray.tofile`` reports a short write as "N requested and M written", with no errno.)
+    """
+    view = memoryview(data).cast("B")
+    while view:
+        written = file.write(view)
+        if not written:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        view = view[written:]
 
 
 # ---- progress -------------------------------------------------------------------------------
@@ -196,6 +240,8 @@ def read_frames(path: Path, file_format: str, chunk_rows: int, rows: int | None 
         for frame in reader:
             _check_csv_chunk(path, frame, label, numeric)
             yield frame
+    except GZIP_ERRORS as error:
+        raise ValueError(gzip_problem(path, error)) from None
     except UnicodeDecodeError as error:
         raise ValueError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start} of a "
                          "block); save the file as UTF-8") from None
@@ -226,10 +272,16 @@ def _check_csv_chunk(path: Path, frame: pd.DataFrame, label: str | None,
 
 
 def csv_header(path: Path) -> list[str]:
-    """The column names on line 1 of a CSV; a name given twice is refused."""
+    """The column names on line 1 of a CSV; a name given twice is refused, and so is a line
+    longer than :data:`~deepfm_lite.data.sources.MAX_LINE_BYTES`."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
-        names = next(csv.reader(handle), [])
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
+            names = next(csv.reader(_bounded_text_lines(handle, path)), [])
+    except GZIP_ERRORS as error:
+        raise ValueError(gzip_problem(path, error)) from None
+    except csv.Error as error:
+        raise ValueError(f"{path}: line 1 (header): {error}") from None
     if not names:
         raise ValueError(f"{path}: the file is empty (no header line)")
     twice = sorted({name for name in names if names.count(name) > 1})
@@ -239,12 +291,20 @@ def csv_header(path: Path) -> list[str]:
     return names
 
 
+def _bounded_text_lines(handle, path: Path) -> Iterator[str]:
+    """The lines of a text ``handle`` (``newline=""``), none longer than MAX_LINE_BYTES."""
+    for number, line in enumerate(iter(partial(handle.readline, MAX_LINE_BYTES + 1), ""), 1):
+        if len(line) > MAX_LINE_BYTES and not line.endswith(("\n", "\r")):
+            raise ValueError(long_line_message(path, number, line.encode("utf-8", "replace")))
+        yield line
+
+
 def criteo_features(frame: pd.DataFrame, recipe: bool) -> pd.DataFrame:
     """A Criteo chunk as the schema reads it: ``I1..I13`` by the Criteo_x4 recipe if ``recipe``.
     """
     return apply_criteo_recipe(frame) if recipe else frame
 
 
-__all__ = ["show_progress", "progress_bar", "scan_source", "header_lines",
-           "require_criteo_label", "split_sizes",
-           "SplitDrawer", "NpyAppender", "read_frames", "csv_header", "criteo_features"]
+__all__ = ["show_progress", "progress_bar", "scan_source", "file_record", "header_lines",
+           "require_criteo_label", "split_sizes", "SplitDrawer", "NpyAppender", "write_fully",
+           "read_frames", "csv_header", "criteo_features"]

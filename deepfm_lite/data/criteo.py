@@ -10,12 +10,15 @@ rows of this shape with a known click probability.
 from __future__ import annotations
 
 import csv
+import io
 import os
-import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
+
+from .atomic import write_atomically
 
 CRITEO_LABEL = "label"
 
@@ -67,7 +70,9 @@ def write_criteo_tsv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write ``df`` as Kaggle ``train.txt``: tab-separated, no header, ``""`` for missing.
 
     Columns written: ``label, I1..I13, C1..C26`` in that order; others (``p_true``) are left
-    out. The file appears at once: it is written to a temporary file beside ``path`` and renamed.
+    out. The file appears at once: it is written to a temporary file beside ``path`` and renamed
+    (:func:`~deepfm_lite.data.atomic.write_atomically`), with the mode any new file gets
+    (``0o666`` less the umask) or that of the file it replaces.
     """
     missing = [name for name in CRITEO_COLUMNS if name not in df.columns]
     if missing:
@@ -84,16 +89,15 @@ def write_criteo_tsv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     for name in CRITEO_CATEGORICAL:
         out[name] = _as_tsv_text(df[name], name)
     path = Path(path)
-    handle = tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp", delete=False, newline="")
-    try:
-        with handle:
-            out.to_csv(handle, sep="\t", header=False, index=False, na_rep="",
-                       quoting=csv.QUOTE_NONE, lineterminator="\n")
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+
+    def write(file: BinaryIO) -> None:
+        text = io.TextIOWrapper(file, encoding="utf-8", newline="")
+        out.to_csv(text, sep="\t", header=False, index=False, na_rep="",
+                   quoting=csv.QUOTE_NONE, lineterminator="\n")
+        text.flush()
+        text.detach()  # the binary file stays open for write_atomically to sync and close
+
+    write_atomically(path, write)
     return path
 
 

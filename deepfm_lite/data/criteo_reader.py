@@ -26,6 +26,14 @@ from .criteo import (
     CRITEO_LABEL,
 )
 from .encoded import TRUE_PROBABILITY
+from .sources import (
+    GZIP_ERRORS,
+    MAX_LINE_BYTES,
+    bounded_lines,
+    check_gzip_header,
+    gzip_problem,
+    require_regular_file,
+)
 
 READ_BLOCK_LINES = 200_000  # lines parsed at a time when the caller asks for the whole file
 
@@ -67,10 +75,13 @@ def sniff_layout(path: Path) -> FileLayout:
     a first line of 39 columns means the Kaggle ``test.txt`` layout (no label); any other
     count means ``train.txt``'s 40 (a line with another count is then named as malformed).
     """
-    if not path.is_file():
-        raise FileNotFoundError(f"no Criteo file at {path}")
-    with _open(path) as handle:
-        first = handle.readline()
+    require_regular_file(path, "no Criteo file at")
+    check_gzip_header(path)
+    try:
+        with _open(path) as handle:
+            first = next(bounded_lines(handle, path), b"")
+    except GZIP_ERRORS as error:
+        raise ValueError(gzip_problem(path, error)) from None
     if not first:
         raise ValueError(f"{path} is empty: expected Criteo rows (train.txt) or a CSV header")
     if not first.strip():
@@ -171,14 +182,27 @@ def _warn_skipped(path: Path, skipped: list[str]) -> None:
 
 def _read_chunks(path: Path, layout: FileLayout, block_lines: int, nrows: int | None,
                  on_bad_lines: str) -> Iterator[tuple[pd.DataFrame, list[str]]]:
-    """Parse ``block_lines`` lines at a time; yield each block's valid rows and its bad lines."""
+    """Parse ``block_lines`` lines at a time; yield each block's valid rows and its bad lines.
+
+    No line is read beyond :data:`~deepfm_lite.data.sources.MAX_LINE_BYTES` (a longer one
+    raises ValueError naming it); damaged gzip data raises ValueError naming the file.
+    """
+    try:
+        yield from _parse_chunks(path, layout, block_lines, nrows, on_bad_lines)
+    except GZIP_ERRORS as error:
+        raise ValueError(gzip_problem(path, error)) from None
+
+
+def _parse_chunks(path: Path, layout: FileLayout, block_lines: int, nrows: int | None,
+                  on_bad_lines: str) -> Iterator[tuple[pd.DataFrame, list[str]]]:
     rows_out, yielded = 0, False
     line_number = layout.first_data_line
     with _open(path) as handle:
+        source = bounded_lines(handle, path, limit=MAX_LINE_BYTES)
         if layout.header:
-            handle.readline()
+            next(source, None)
         while nrows is None or rows_out < nrows:
-            lines = list(islice(handle, block_lines))
+            lines = list(islice(source, block_lines))
             if not lines:
                 break
             frame, bad = _parse_block(lines, line_number, layout, path, on_bad_lines)
@@ -205,8 +229,12 @@ def _parse_block(lines: list[bytes], first_line: int, layout: FileLayout, path: 
                         count=len(lines))
     problems: dict[int, str] = {}  # line index in block -> what is wrong
     for index in np.flatnonzero(found != expected):
+        inner_return = b"\r" in lines[index].rstrip(b"\r\n")  # lines ending in \r alone?
         problems[int(index)] = (f"found {found[index]} columns, expected "
-                                f"{layout.columns_expected()}")
+                                f"{layout.columns_expected()}" + (
+                                    "; the line holds carriage returns (\\r): do the file's "
+                                    "lines end with \\r alone (old Mac style)? convert them to "
+                                    "\\n, e.g. with tr '\\r' '\\n'" if inner_return else ""))
     good = np.flatnonzero(found == expected)
     try:
         frame, bad_rows = _read_normalised(b"".join(lines[i] for i in good), layout)

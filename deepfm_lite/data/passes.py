@@ -26,7 +26,7 @@ from .schema import FieldSpec, Schema, category_keys
 from .splits import infer_fields
 
 FORMAT = "deepfm_lite.prepared"  # the manifest's header
-VERSION = 1
+VERSION = 2  # 2 adds "files": the size and SHA-256 of schema.json and of every array
 SPLIT_NAMES = {2: ("train", "valid"), 3: ("train", "valid", "test")}
 
 
@@ -100,6 +100,8 @@ class PreparationJob:
 
     def write_splits(self, schema: Schema, folder: Path) -> dict[str, dict]:
         """Encode every row and append it to its split's arrays; rows and positives per split.
+
+        On an error the files are closed (the caller removes the folder).
         """
         names = SPLIT_NAMES[len(self.fractions)]
         drawer = SplitDrawer(self.n_rows, self.fractions, self.seed)
@@ -111,32 +113,45 @@ class PreparationJob:
         positives = dict.fromkeys(names, 0)
         oracle, rows_read = None, 0
         desc = "pass 2/2: encoding" if self.passes == 2 else "pass 1/1: encoding"
-        for frame in self.frames(desc):
-            encoded = schema.transform(frame)
-            parts = drawer.take(len(frame))
-            rows_read += len(frame)
-            if oracle is None:
-                oracle = {name: NpyAppender(folder / f"{name}_p_true.npy", np.float64)
-                          for name in names} if encoded.p_true is not None else {}
-            for index, name in enumerate(names):
-                keep = parts == index
-                labels = encoded.labels.numpy()[keep]
-                for writer, array in zip(writers[name], (encoded.ids.numpy()[keep],
-                                                         encoded.values.numpy()[keep], labels)):
-                    writer.append(array)
-                if oracle:
-                    oracle[name].append(encoded.p_true[keep])
-                positives[name] += int(labels.sum())
-        if rows_read != self.n_rows:
-            raise ValueError(f"{self.source}: read {rows_read} records from {self.n_rows} data "
-                             "lines; prepare needs one record per line (no line break inside "
-                             "a quoted cell)")
-        for writer in [*(w for group in writers.values() for w in group),
-                       *(oracle or {}).values()]:
-            writer.close()
+        try:
+            for frame in self.frames(desc):
+                encoded = schema.transform(frame)
+                parts = drawer.take(len(frame))
+                rows_read += len(frame)
+                if oracle is None:
+                    oracle = {name: NpyAppender(folder / f"{name}_p_true.npy", np.float64)
+                              for name in names} if encoded.p_true is not None else {}
+                for index, name in enumerate(names):
+                    keep = parts == index
+                    labels = encoded.labels.numpy()[keep]
+                    for writer, array in zip(writers[name], (encoded.ids.numpy()[keep],
+                                                             encoded.values.numpy()[keep],
+                                                             labels)):
+                        writer.append(array)
+                    if oracle:
+                        oracle[name].append(encoded.p_true[keep])
+                    positives[name] += int(labels.sum())
+            if rows_read != self.n_rows:
+                raise ValueError(f"{self.source}: read {rows_read} records from {self.n_rows} "
+                                 "data lines; prepare needs one record per line (no line break "
+                                 "inside a quoted cell)")
+            for writer in [*(w for group in writers.values() for w in group),
+                           *(oracle or {}).values()]:
+                writer.close()
+        except BaseException:
+            for writer in [*(w for group in writers.values() for w in group),
+                           *(oracle or {}).values()]:
+                writer.file.close()
+            raise
         self.has_oracle = bool(oracle)
         return {name: {"rows": writers[name][0].rows, "positives": positives[name]}
                 for name in names}
+
+    def array_bytes(self) -> int:
+        """Bytes of the arrays :meth:`write_splits` will write, at least: int32 ids, float32
+        values and a float32 label per row (headers and an oracle's p_true left out)."""
+        width = len(self.categorical) + len(self.numeric)
+        return self.n_rows * (width * 8 + 4)
 
     @property
     def passes(self) -> int:
@@ -157,13 +172,15 @@ class PreparationJob:
 
 
 def build_manifest(job: PreparationJob, scanned: dict, schema: Schema, counts: dict,
-                   seconds: float) -> dict:
-    """What ``manifest.json`` records: source, settings, rows and positives per split."""
+                   files: dict[str, dict], seconds: float) -> dict:
+    """What ``manifest.json`` records: source, settings, rows and positives per split, and
+    ``files``: the size and SHA-256 of ``schema.json`` and of every array, by file name, which
+    :func:`~deepfm_lite.data.prepared.load_prepared` checks."""
     return {"format": FORMAT, "version": VERSION, "package_version": _package_version(),
             "source": {"path": str(job.source.resolve()), **scanned},
             "settings": job.settings(), "passes": job.passes, "splits": counts,
             "fields": schema.field_names, "field_dims": schema.field_dims,
-            "p_true": job.has_oracle,
+            "p_true": job.has_oracle, "files": files,
             "seconds": seconds, "rows_per_s": job.n_rows / seconds if seconds > 0 else None}
 
 

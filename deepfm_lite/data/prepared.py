@@ -14,17 +14,25 @@ count before any row is parsed, :class:`~deepfm_lite.data.chunks.SplitDrawer`), 
 * hashing (``hash_buckets=N``): the encoding pass alone (plus a moments pass when a CSV has
   numeric fields); every value goes to one of ``N`` ids per field, nothing is counted.
 
-Memory holds one chunk of rows and the vocabularies, never the whole file. Everything is
-written into a hidden folder beside ``out_dir`` that is renamed to ``out_dir`` at the end; an
-error, Ctrl-C or SIGTERM removes it, so an interrupted run leaves nothing behind.
+Memory holds one chunk of rows and the vocabularies, never the whole file, and no line longer
+than :data:`~deepfm_lite.data.sources.MAX_LINE_BYTES`. Everything is written into a hidden
+folder beside ``out_dir`` (``.NAME.deepfm_lite-prepare.PID.HOST.TOKEN.tmp``) that is renamed to
+``out_dir`` at the end; an error, Ctrl-C, SIGTERM or SIGHUP removes it, so an interrupted run
+leaves nothing behind. SIGKILL cannot be caught: the next ``prepare_file`` into the same folder
+removes what such a run left, with a warning. A disk too small for the arrays is refused
+before the encoding pass, and a disk that fills up anyway raises :class:`DiskFullError`.
+
+:func:`load_prepared` trusts nothing it reads: the manifest's split names, rows and field
+sizes must agree with ``schema.json`` and with every array's shape and type, and each file
+with the size and SHA-256 the manifest recorded when it was written.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
-import secrets
 import shutil
 import time
 from collections.abc import Sequence
@@ -34,8 +42,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .atomic import terminating_signals_raise
+from .atomic import remove_stale_folders, temporary_name, terminating_signals_raise
 from .chunks import (
+    file_record,
     header_lines,
     progress_bar,
     require_criteo_label,
@@ -44,12 +53,33 @@ from .chunks import (
 )
 from .criteo import CRITEO_X4_MIN_COUNT
 from .encoded import EncodedData
-from .passes import FORMAT, SPLIT_NAMES, VERSION, PreparationJob, build_manifest
+from .integrity import (
+    ARRAYS,
+    DTYPES,
+    check_files,
+    check_labels,
+    check_schema_agrees,
+    checked_manifest,
+    file_names,
+    read_json,
+    read_schema,
+)
+from .passes import SPLIT_NAMES, PreparationJob, build_manifest
 from .schema import Schema
+from .sources import carriage_return_hint, check_gzip_header, require_regular_file
 
 CHUNK_ROWS = 25_000  # rows parsed at a time; 300k rows peaked at 412 MB (701 MB with 100k)
-MAX_HASH_BUCKETS = 2**31 - 3  # ids are int32: 2 reserved ids + buckets must fit
-ARRAYS = ("ids", "values", "labels")
+# Hash buckets per field: 2**24 = 16,777,216, more than the distinct values of any field of the
+# Kaggle Criteo file (about 10 million in the largest). Beyond it a table only grows: 39 fields
+# at the limit already make 654 million ids (13 GB of training state for LR, 144 GB for DeepFM
+# with 10-dimensional embeddings). Ids are int32, far below their 2**31 - 1.
+MAX_HASH_BUCKETS = 2**24
+DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+class DiskFullError(OSError):
+    """The disk filled up while :func:`prepare_file` wrote (or would not hold the arrays);
+    ``filename`` is the folder. Nothing was kept."""
 
 
 @dataclass
@@ -104,16 +134,21 @@ def prepare_file(path: str | os.PathLike, out_dir: str | os.PathLike, *, format:
     ``progress``: a bar with rows per second; None shows it when stderr is a terminal (and
     ``deepfm_lite.settings.progress`` is on).
 
-    Raises ValueError for bad settings, a malformed line (naming its line number), a file
+    Raises ValueError for bad settings, a malformed line (naming its line number), a line
+    longer than :data:`~deepfm_lite.data.sources.MAX_LINE_BYTES`, damaged gzip data, a pipe
+    or device instead of a file (it is read two or three times: save it to a file), a file
     without data rows or one without labels (a Criteo ``test.txt``: score it with
     :func:`~deepfm_lite.predict.predict_file`); FileExistsError when ``out_dir`` exists and
-    is not an empty directory.
+    is not an empty directory, or is a symbolic link; :class:`DiskFullError` when the disk
+    cannot hold the arrays.
     """
     started = time.perf_counter()
     source, target = Path(path), Path(out_dir)
     fractions = _check_settings(format, label, categorical, numeric, min_count, hash_buckets,
                                 split, chunk_rows, rows)
     _check_source_and_target(source, target)
+    if target.parent.is_dir():
+        remove_stale_folders(target.parent, "prepare")  # left by a prepare that SIGKILL ended
     if format == "criteo":
         require_criteo_label(source)  # Kaggle's test.txt: nothing to learn from
     show = show_progress(progress)
@@ -122,27 +157,53 @@ def prepare_file(path: str | os.PathLike, out_dir: str | os.PathLike, *, format:
     n_rows = max(0, scanned["lines"] - header_lines(source, format))
     n_rows = n_rows if rows is None else min(rows, n_rows)
     if n_rows == 0:
-        raise ValueError(f"{source}: no data rows in the file")
+        raise ValueError(f"{source}: no data rows in the file{carriage_return_hint(source)}")
     job = PreparationJob(source, format, label, list(categorical), list(numeric), min_count,
                          hash_buckets, fractions, seed, chunk_rows, n_rows, show)
     target.parent.mkdir(parents=True, exist_ok=True)
+    check_free_space(target.parent, job.array_bytes())
     with terminating_signals_raise():
         # mkdir, not mkdtemp: the folder gets the mode any new folder gets (mkdtemp's is 0o700)
-        temp = target.parent / f".{target.name}.{secrets.token_hex(8)}.tmp"
+        temp = target.parent / temporary_name("prepare", prefix=f".{target.name}.")
         temp.mkdir()
         try:
             schema = job.fit_schema()
             counts = job.write_splits(schema, temp)
-            manifest = build_manifest(job, scanned, schema, counts, time.perf_counter() - started)
             _write_json(temp / "schema.json", schema.to_dict())
+            files = {item.name: file_record(item) for item in sorted(temp.iterdir())}
+            manifest = build_manifest(job, scanned, schema, counts, files,
+                                      time.perf_counter() - started)
             _write_json(temp / "manifest.json", manifest)
             if target.is_dir():
                 target.rmdir()  # empty (checked at the start)
             os.replace(temp, target)
-        except BaseException:  # KeyboardInterrupt and SIGTERM (raised by the guard) included
+        except BaseException as error:  # KeyboardInterrupt and SIGTERM (raised by the guard)
             shutil.rmtree(temp, ignore_errors=True)
+            if isinstance(error, OSError) and error.errno in DISK_FULL:
+                written = Path(error.filename).name if error.filename else "the arrays"
+                raise DiskFullError(error.errno, f"the disk is full ({error.strerror}) while "
+                                    f"writing {written}; the arrays need at least "
+                                    f"{_size(job.array_bytes())} there; nothing was kept: "
+                                    "free some space or prepare into a folder on another disk",
+                                    str(target.parent)) from None
             raise
     return manifest
+
+
+def check_free_space(folder: Path, need: int) -> None:
+    """Refuse, before writing, a folder whose disk has less free space than ``need`` bytes."""
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return
+    if need > free:
+        raise DiskFullError(errno.ENOSPC, f"not enough free disk space: the prepared arrays "
+                            f"need at least {_size(need)} and {_size(free)} is free; free some "
+                            "space or prepare into a folder on another disk", str(folder))
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e9:,.1f} GB" if n >= 1e9 else f"{n / 1e6:,.1f} MB"
 
 
 def _check_settings(file_format, label, categorical, numeric, min_count, hash_buckets, split,
@@ -167,8 +228,9 @@ def _check_settings(file_format, label, categorical, numeric, min_count, hash_bu
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     if hash_buckets is not None:
         if hash_buckets > MAX_HASH_BUCKETS:
-            raise ValueError(f"hash_buckets must be at most {MAX_HASH_BUCKETS} (int32 ids), "
-                             f"got {hash_buckets}")
+            raise ValueError(f"hash_buckets must be at most {MAX_HASH_BUCKETS:,} (2**24 per "
+                             "field, more than the distinct values of any Criteo field), got "
+                             f"{hash_buckets:,}")
         if min_count != CRITEO_X4_MIN_COUNT:
             raise ValueError("min_count goes with vocabularies; hash_buckets keeps every value "
                              "(leave min_count at its default)")
@@ -181,10 +243,17 @@ def _check_settings(file_format, label, categorical, numeric, min_count, hash_bu
 
 
 def _check_source_and_target(source: Path, target: Path) -> None:
-    if not source.is_file():
-        raise FileNotFoundError(f"no file at {source}")
-    if source.stat().st_size == 0:
+    if require_regular_file(source).st_size == 0:  # a pipe is refused, never opened
         raise ValueError(f"{source}: the file is empty (0 bytes)")
+    check_gzip_header(source)
+    if target.is_symlink():
+        link = os.readlink(target)
+        if not target.exists():
+            raise FileExistsError(f"{target} is a symbolic link to {link}, which does not "
+                                  "exist; give a real path for the new directory")
+        raise FileExistsError(f"{target} is a symbolic link (to {link}); the new directory "
+                              "would replace the link: give the directory's own path, "
+                              f"{target.resolve()}, or a new one")
     if target.exists() and not (target.is_dir() and not any(target.iterdir())):
         raise FileExistsError(f"{target} already exists; remove it or choose another output "
                               "directory")
@@ -194,76 +263,94 @@ def _write_json(path: Path, data: dict) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=1)
         handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 # ---- loading ---------------------------------------------------------------------------------
-def load_prepared(directory: str | os.PathLike, mmap: bool = True) -> PreparedArrays:
-    """Open a directory :func:`prepare_file` wrote.
+def load_prepared(directory: str | os.PathLike, mmap: bool = True,
+                  verify: bool = True) -> PreparedArrays:
+    """Open a directory :func:`prepare_file` wrote, once it is shown to be what was written.
 
     With ``mmap=True`` the arrays are memory-mapped (``numpy.load(mmap_mode="c")``: pages are
     read from disk when touched, nothing is copied, and a write would stay private to this
     process) and wrapped as tensors without a copy; ``mmap=False`` reads them into memory.
-    Raises FileNotFoundError for a missing directory and ValueError, naming the file, for one
-    that is not a complete prepared directory.
+
+    Checked before anything is returned: ``manifest.json`` (its split names are ``train``,
+    ``valid`` [, ``test``]: no name read from a file leads out of the folder; rows, positives
+    and field sizes are numbers), ``schema.json`` against the manifest's fields and
+    ``field_dims``, every array's shape and type against the rows the manifest records, and
+    each file's size against the manifest's ``files``. ``verify=True`` (the default) also
+    checks each file's SHA-256 and every label (0 or 1, as many clicks as the manifest says):
+    one read of the folder, about 1 s per GB. A folder of manifest version 1 (written before
+    the checksums) loads with a warning that it was not verified.
+
+    Raises FileNotFoundError for a missing directory and ValueError, naming the file and what
+    is wrong, for anything else; prepare the folder again to mend it.
     """
     folder = Path(directory)
     if not folder.is_dir():
         raise FileNotFoundError(f"no prepared directory at {folder}")
     manifest = read_json(folder / "manifest.json")
-    if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
-        raise ValueError(f"{folder / 'manifest.json'}: not a deepfm_lite prepared manifest "
-                         f"(format {FORMAT!r}, version {VERSION})")
-    schema = Schema.from_dict(read_json(folder / "schema.json"))
-    parts = {name: _load_split(folder, name, info["rows"], len(schema.fields), mmap,
-                               manifest.get("p_true", False))
-             for name, info in manifest["splits"].items()}
+    splits, p_true = checked_manifest(folder / "manifest.json", manifest)
+    names = file_names(splits, p_true)
+    for name in names:
+        if not (folder / name).is_file():
+            raise ValueError(f"{folder / name} is missing: not a complete prepared directory")
+    schema = read_schema(folder / "schema.json")
+    check_schema_agrees(folder, schema, manifest)
+    check_files(folder, manifest, names, verify)
+    parts = {name: _load_split(folder, name, info["rows"], len(schema.fields), mmap, p_true)
+             for name, info in splits.items()}
+    if verify:
+        for name, part in parts.items():
+            check_labels(folder / f"{name}_labels.npy", part.labels.numpy(),
+                         splits[name]["positives"])
     return PreparedArrays(schema, parts["train"], parts["valid"], parts.get("test"), manifest,
                           folder)
 
 
-def read_json(path: Path) -> dict:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        raise ValueError(f"{path} is missing: not a complete prepared directory") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON ({error})") from None
-
-
 def _load_split(folder: Path, name: str, rows: int, width: int, mmap: bool,
                 oracle: bool) -> EncodedData:
-    shapes = {"ids": (rows, width), "values": (rows, width), "labels": (rows,)}
-    dtypes = {"ids": np.int32, "values": np.float32, "labels": np.float32}
+    shapes = {"ids": (rows, width), "values": (rows, width), "labels": (rows,),
+              "p_true": (rows,)}
     arrays = {}
-    for kind in ARRAYS:
-        arrays[kind] = _load_array(folder / f"{name}_{kind}.npy", mmap and rows > 0)
-        if arrays[kind].shape != shapes[kind] or arrays[kind].dtype != dtypes[kind]:
-            raise ValueError(f"{folder / f'{name}_{kind}.npy'}: expected {dtypes[kind].__name__} "
-                             f"of shape {shapes[kind]}, found {arrays[kind].dtype} of shape "
-                             f"{arrays[kind].shape}")
-    p_true = _load_array(folder / f"{name}_p_true.npy", mmap and rows > 0) if oracle else None
-    return EncodedData(*(torch.from_numpy(arrays[kind]) for kind in ARRAYS), p_true)
+    for kind in [*ARRAYS, "p_true"] if oracle else ARRAYS:
+        path = folder / f"{name}_{kind}.npy"
+        arrays[kind] = _load_array(path, mmap and rows > 0)
+        if arrays[kind].shape != shapes[kind] or arrays[kind].dtype != DTYPES[kind]:
+            raise ValueError(f"{path}: expected {DTYPES[kind]} of shape {shapes[kind]} (the "
+                             f"{rows:,} rows manifest.json records), found "
+                             f"{arrays[kind].dtype} of shape {arrays[kind].shape}")
+    return EncodedData(*(torch.from_numpy(arrays[kind]) for kind in ARRAYS),
+                       arrays.get("p_true"))
 
 
 def _load_array(path: Path, mmap: bool) -> np.ndarray:
     if not path.is_file():
         raise ValueError(f"{path} is missing: not a complete prepared directory")
-    return np.load(path, mmap_mode="c" if mmap else None)
+    try:
+        return np.load(path, mmap_mode="c" if mmap else None, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise ValueError(f"{path}: not a readable .npy array ({error})") from None
 
 
 def check_prepared_classes(data: PreparedArrays) -> None:
-    """Raise ValueError unless every split has both clicks and non-clicks (AUC needs both)."""
+    """Raise ValueError, naming the labels file (or, for a temporary folder, the source file),
+    unless every split has both clicks and non-clicks (AUC needs both)."""
     counts = data.manifest["splits"]
     for name, info in counts.items():
         if 0 < info["positives"] < info["rows"]:
             continue
         summary = ", ".join(f"{split} {c['positives']}/{c['rows']}" for split, c in
                             counts.items())
-        raise ValueError(f"the {name} split of {data.directory} has {info['positives']} "
-                         f"positives in {info['rows']} rows: AUC needs both classes. "
-                         f"Positives per split: {summary}; prepare more rows")
+        # a temporary folder (train --data) is gone after the run: name the file it came from
+        where = (data.manifest["source"]["path"] if data.owner is not None
+                 else data.directory / f"{name}_labels.npy")
+        raise ValueError(f"{where}: the {name} split has {info['positives']} positives in "
+                         f"{info['rows']} rows: AUC needs both classes. Positives per split: "
+                         f"{summary}; prepare more rows")
 
 
 __all__ = ["prepare_file", "load_prepared", "PreparedArrays", "check_prepared_classes",
-           "CHUNK_ROWS"]
+           "check_free_space", "read_json", "DiskFullError", "CHUNK_ROWS", "MAX_HASH_BUCKETS"]

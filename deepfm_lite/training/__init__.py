@@ -8,6 +8,7 @@
 ``metrics``        :func:`auc` and :func:`logloss`, written plainly
 ``gpu``            mixed precision and pinned memory on CUDA
 ``distributed``    the same training under ``torchrun`` (DistributedDataParallel)
+``peers``          which rank stopped answering when a collective fails under ``torchrun``
 =================  ==========================================================================
 """
 

@@ -7,9 +7,15 @@ every rank takes the same Adam step and the copies stay equal.
 
 * :func:`start` reads torchrun's RANK / WORLD_SIZE / LOCAL_RANK, picks the device (GPU
   ``cuda:LOCAL_RANK`` with NCCL, or the CPU with gloo) and joins the process group; it returns
-  ``None`` when torchrun did not start this process. :func:`stop` leaves the group (also run at
-  exit, so an error leaves no group behind); :func:`session` is the two as a ``with`` block;
-  :func:`exit_process` ends a rank without the interpreter's teardown.
+  ``None`` when torchrun did not start this process, and refuses those variables without
+  torchrun's own (a run would wait for peers that never come). :func:`stop` leaves the group
+  (also run at exit, so an error leaves no group behind); :func:`session` is the two as a
+  ``with`` block; :func:`exit_process` ends a rank without the interpreter's teardown.
+* Nothing waits forever: a collective fails after ``timeout_s`` (``train --timeout``, default
+  :data:`~deepfm_lite.training.peers.COLLECTIVE_TIMEOUT_S` s, not torch's 30 minutes), and a
+  failed collective becomes a :class:`~deepfm_lite.training.peers.PeerLostError` naming the rank
+  that stopped answering (frozen, killed, or behind), read from the ranks' heartbeats
+  (deepfm_lite.training.peers).
 * :func:`fit_distributed` is :func:`deepfm_lite.fit` for one rank. Every rank draws the same
   permutation (one seed) and cuts the same global batches of ``batch_size x world_size`` rows;
   rank r trains on the r-th block of each, and reads only those rows from the (memory-mapped)
@@ -33,7 +39,8 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import NoReturn
 
 import numpy as np
@@ -57,8 +64,13 @@ from .loop import (
     seed_everything,
 )
 from .metrics import auc, logloss
+from .peers import COLLECTIVE_TIMEOUT_S, PeerLostError, PeerWatch, lost_peers_named
 
 TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
+# What torchrun sets besides (torch 2.13, measured): its run id, and where its store listens.
+# Without them, the three above are left over from something else.
+LAUNCHER_VARIABLES = ("TORCHELASTIC_RUN_ID", "MASTER_ADDR", "MASTER_PORT")
+_WATCHES: list[PeerWatch] = []  # this process's heartbeat, stopped by stop()
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,8 @@ class DistributedContext:
     local_rank: int
     device: torch.device
     backend: str
+    timeout_s: float = COLLECTIVE_TIMEOUT_S
+    watch: PeerWatch | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_main(self) -> bool:
@@ -78,9 +92,28 @@ class DistributedContext:
 
 
 def launched_by_torchrun(environ: dict | None = None) -> bool:
-    """True when torchrun (or another launcher setting its variables) started this process."""
+    """True when torchrun started this process: RANK, WORLD_SIZE and LOCAL_RANK are set, and
+    so are the launcher's own TORCHELASTIC_RUN_ID, MASTER_ADDR and MASTER_PORT."""
     environ = os.environ if environ is None else environ
-    return all(name in environ for name in TORCHRUN_VARIABLES)
+    return all(name in environ for name in TORCHRUN_VARIABLES + LAUNCHER_VARIABLES)
+
+
+def check_launch(environ: dict | None = None) -> bool:
+    """Whether torchrun started this process; raises ``ValueError`` for its rank variables
+    without the launcher (left over in a shell): one process would wait for peers forever."""
+    environ = os.environ if environ is None else environ
+    stray = [name for name in TORCHRUN_VARIABLES if name in environ]
+    if not stray or launched_by_torchrun(environ):
+        return bool(stray)
+    missing = [n for n in TORCHRUN_VARIABLES + LAUNCHER_VARIABLES if n not in environ]
+    raise ValueError(f"{_and([f'{n}={environ[n]}' for n in stray])} "
+                     f"{'is' if len(stray) == 1 else 'are'} set but torchrun did not start this "
+                     f"process ({_and(missing, 'or')} not set): it would wait for peers that "
+                     f"never come; unset {_and(stray)}, or start the run with torchrun")
+
+
+def _and(words: list[str], last: str = "and") -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" {last} {words[-1]}"
 
 
 def process_device(device: str, local_rank: int) -> torch.device:
@@ -106,29 +139,50 @@ def process_device(device: str, local_rank: int) -> torch.device:
                      "then takes the GPU of its local rank, cuda:LOCAL_RANK)")
 
 
-def start(device: str = "auto", environ: dict | None = None) -> DistributedContext | None:
+def start(device: str = "auto", environ: dict | None = None,
+          timeout_s: float = COLLECTIVE_TIMEOUT_S) -> DistributedContext | None:
     """Join torchrun's process group; ``None`` when torchrun did not start this process.
 
-    gloo on the CPU, NCCL on CUDA GPUs. The group is left at exit (:func:`stop`) whatever
-    happens, so a run that fails leaves no half-open connection behind.
+    gloo on the CPU, NCCL on CUDA GPUs. A collective (and joining the group) that waits longer
+    than ``timeout_s`` seconds for a rank fails; :func:`fit_distributed` and
+    :func:`evaluate_distributed` then name that rank. The group is left at exit (:func:`stop`)
+    whatever happens, so a run that fails leaves no half-open connection behind. Raises
+    ``ValueError`` for torchrun's rank variables without torchrun (:func:`check_launch`).
     """
     environ = os.environ if environ is None else environ
-    if not launched_by_torchrun(environ):
+    if not check_launch(environ):
         return None
+    if not timeout_s > 0:
+        raise ValueError(f"the collective timeout must be positive, got {timeout_s} s")
     rank, world_size, local_rank = (int(environ[name]) for name in TORCHRUN_VARIABLES)
     target = process_device(device, local_rank)
     backend = "nccl" if target.type == "cuda" else "gloo"
     if target.type == "cuda":
         torch.cuda.set_device(target)
     if not dist.is_initialized():
-        dist.init_process_group(backend, rank=rank, world_size=world_size,
-                                device_id=target if target.type == "cuda" else None)
+        try:
+            dist.init_process_group(backend, rank=rank, world_size=world_size,
+                                    timeout=timedelta(seconds=timeout_s),
+                                    device_id=target if target.type == "cuda" else None)
+        except dist.DistError as error:  # a rank that never came, or no store to meet at
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise PeerLostError(
+                f"not every rank joined the process group within the {timeout_s:g} s timeout: "
+                f"{first}" if "timeout" in first.lower() or "timed out" in first.lower()
+                else f"could not join torchrun's process group: {first}") from error
         atexit.register(stop)
-    return DistributedContext(rank, world_size, local_rank, target, backend)
+        namespace = (f"deepfm_lite/{environ['TORCHELASTIC_RUN_ID']}/"
+                     f"{environ.get('TORCHELASTIC_RESTART_COUNT', '0')}/")
+        _WATCHES.append(PeerWatch(rank, world_size, timeout_s, environ["MASTER_ADDR"],
+                                  int(environ["MASTER_PORT"]), namespace))
+    watch = _WATCHES[-1] if _WATCHES else None
+    return DistributedContext(rank, world_size, local_rank, target, backend, timeout_s, watch)
 
 
 def stop() -> None:
     """Leave the process group, if this process is in one (safe to call twice)."""
+    while _WATCHES:
+        _WATCHES.pop().close()
     if dist.is_initialized():
         dist.destroy_process_group()
 
@@ -176,7 +230,15 @@ def rank_block(rows: int, context: DistributedContext) -> slice:
     return slice(bounds[context.rank], bounds[context.rank + 1])
 
 
-def _all_reduce(tensor: torch.Tensor, op=dist.ReduceOp.SUM) -> torch.Tensor:
+def _entered(context: DistributedContext) -> None:
+    """Count a collective in the heartbeat (which rank is behind, if one times out)."""
+    if context.watch is not None:
+        context.watch.entered()
+
+
+def _all_reduce(context: DistributedContext, tensor: torch.Tensor,
+                op=dist.ReduceOp.SUM) -> torch.Tensor:
+    _entered(context)
     dist.all_reduce(tensor, op=op)
     return tensor
 
@@ -191,14 +253,14 @@ def gather_logits(model: nn.Module, data: EncodedData,
     padded = torch.zeros(longest, device=context.device)
     padded[:len(mine)] = mine.to(context.device)
     parts = [torch.empty_like(padded) for _ in range(context.world_size)]
+    _entered(context)
     dist.all_gather(parts, padded)
     sizes = [rank_block(len(data), _as_rank(context, r)) for r in range(context.world_size)]
     return torch.cat([part[:s.stop - s.start] for part, s in zip(parts, sizes)]).cpu()
 
 
 def _as_rank(context: DistributedContext, rank: int) -> DistributedContext:
-    return DistributedContext(rank, context.world_size, context.local_rank, context.device,
-                              context.backend)
+    return replace(context, rank=rank)
 
 
 def _gathered_scores(model: nn.Module, data: EncodedData,
@@ -210,9 +272,14 @@ def _gathered_scores(model: nn.Module, data: EncodedData,
 
 def evaluate_distributed(model: nn.Module, data: EncodedData,
                          context: DistributedContext) -> dict[str, float]:
-    """AUC and LogLoss of ``model`` on all of ``data``: the same dict on every rank."""
+    """AUC and LogLoss of ``model`` on all of ``data``: the same dict on every rank.
+
+    Raises :class:`~deepfm_lite.training.peers.PeerLostError` naming the rank that stopped
+    answering if a collective fails.
+    """
     check_data("data", data, model, need_labels=True)
-    return _gathered_scores(model, data, context)
+    with lost_peers_named(context.watch):
+        return _gathered_scores(model, data, context)
 
 
 def fit_distributed(model: nn.Module, train: EncodedData, valid: EncodedData | None,
@@ -227,8 +294,21 @@ def fit_distributed(model: nn.Module, train: EncodedData, valid: EncodedData | N
     history's ``train_loss`` is the mean over all ranks' rows, its ``valid_*`` are computed on
     the whole validation split, ``seconds`` is the slowest rank's and ``samples_per_s`` counts
     the rows of all ranks. Each rank checks the data (one pass over it, as ``fit`` does).
+
+    A collective that fails (a rank frozen past the context's timeout, killed, or behind)
+    raises :class:`~deepfm_lite.training.peers.PeerLostError` naming that rank.
     """
     check_fit_arguments(model, train, valid, epochs, batch_size, lr, weight_decay, patience)
+    with lost_peers_named(context.watch):
+        return _fit_ranks(model, train, valid, context, epochs=epochs, batch_size=batch_size,
+                          lr=lr, weight_decay=weight_decay, seed=seed, patience=patience,
+                          progress=progress, amp=amp)
+
+
+def _fit_ranks(model: nn.Module, train: EncodedData, valid: EncodedData | None,
+               context: DistributedContext, *, epochs: int, batch_size: int, lr: float,
+               weight_decay: float, seed: int, patience: int | None, progress: bool | None,
+               amp: str | None) -> pd.DataFrame:
     device, world = context.device, context.world_size
     precision = amp_dtype(amp, device)
     scaler = grad_scaler(precision, device)
@@ -247,6 +327,7 @@ def fit_distributed(model: nn.Module, train: EncodedData, valid: EncodedData | N
     # batch touched. Sparse gradients would send only the touched rows, but fused Adam takes
     # dense ones only; at full scale the field shards the tables across ranks instead
     # (torchrec's model parallelism). gradient_as_bucket_view saves one copy of the gradients.
+    _entered(context)  # DDP broadcasts rank 0's weights
     parallel = DistributedDataParallel(
         model, device_ids=[device.index] if device.type == "cuda" else None,
         gradient_as_bucket_view=True)
@@ -268,16 +349,18 @@ def fit_distributed(model: nn.Module, train: EncodedData, valid: EncodedData | N
             rows = order[part]
             mine = rows[rank_block(len(rows), context)]  # this rank's block of the batch
             share = _step(parallel, optimizer, scaler, precision, train, mine, len(rows),
-                          world, device)
+                          context)
             step_losses.append(share)
             total_loss += share * len(rows)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         seconds = time.perf_counter() - begin + (pretrain_seconds if epoch == 1 else 0.0)
-        seconds = float(_all_reduce(torch.tensor(seconds, device=device), dist.ReduceOp.MAX))
-        train_loss = float(_all_reduce(total_loss)) / len(train)
+        seconds = float(_all_reduce(context, torch.tensor(seconds, device=device),
+                                    dist.ReduceOp.MAX))
+        train_loss = float(_all_reduce(context, total_loss)) / len(train)
         if not math.isfinite(train_loss):  # the same on every rank: all raise together
-            raise diverged_error(epoch, list(_all_reduce(torch.stack(step_losses))), parts, lr)
+            raise diverged_error(epoch, list(_all_reduce(context, torch.stack(step_losses))),
+                                 parts, lr)
         row = {"epoch": epoch, "train_loss": train_loss, "valid_auc": np.nan,
                "valid_logloss": np.nan, "seconds": seconds, "samples_per_s": len(train) / seconds}
         if valid is not None:
@@ -292,7 +375,7 @@ def fit_distributed(model: nn.Module, train: EncodedData, valid: EncodedData | N
 
 
 def _step(parallel: DistributedDataParallel, optimizer, scaler, precision, train: EncodedData,
-          mine: torch.Tensor, batch_rows: int, world: int, device: torch.device) -> torch.Tensor:
+          mine: torch.Tensor, batch_rows: int, context: DistributedContext) -> torch.Tensor:
     """One step on this rank's rows ``mine`` of a global batch of ``batch_rows`` rows.
 
     Returns this rank's share of the batch's mean loss, ``sum of its rows' losses /
@@ -301,13 +384,16 @@ def _step(parallel: DistributedDataParallel, optimizer, scaler, precision, train
     the average is then the gradient of the batch's mean loss, as one process would compute
     it, even when the last batch's blocks differ in size (or one is empty).
     """
+    world, device = context.world_size, context.device
     ids, values, labels = (to_device(t[mine], device)
                            for t in (train.ids, train.values, train.labels))
+    _entered(context)  # DDP's forward broadcasts the buffers (BatchNorm's statistics)
     with autocast(precision, device):
         logits = parallel(ids, values)
     share = F.binary_cross_entropy_with_logits(logits.float(), labels.float(),
                                                reduction="sum") / batch_rows
     optimizer.zero_grad(set_to_none=True)
+    _entered(context)  # the backward pass all-reduces the gradients
     scaler.scale(share * world).backward()
     scaler.step(optimizer)
     scaler.update()

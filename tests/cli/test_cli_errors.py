@@ -13,54 +13,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import never, one_line_error, run
 
 from deepfm_lite import checkpoint
-from deepfm_lite.cli import arguments, main
+from deepfm_lite.cli import arguments
 from deepfm_lite.cli import train as train_command
 
 SAMPLES = Path(__file__).resolve().parents[2] / "datasets"
 GB = 1_000_000_000
-
-
-def _run(capsys, *argv):
-    code = main([str(arg) for arg in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _assert_one_line_error(code, err, *fragments):
-    assert code == 2
-    assert "Traceback" not in err
-    lines = err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("deepfm_lite: error: "), err
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-
-
-def _never(name):
-    def fail(*args, **kwargs):
-        raise AssertionError(f"{name} ran, but the error should have been seen before it")
-    return fail
-
-
-@pytest.fixture
-def no_training(monkeypatch):
-    """Make any training (or data generation, for table2) fail the test."""
-    monkeypatch.setattr(train_command, "fit", _never("fit"))
-    monkeypatch.setattr(train_command, "build_model", _never("build_model"))
-
-
-@pytest.fixture
-def clicks_csv(tmp_path) -> Path:
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"a": rng.choice(list("pqr"), 400), "b": rng.normal(size=400),
-                          "y": (rng.random(400) < 0.3).astype(int)})
-    path = tmp_path / "clicks.csv"
-    frame.to_csv(path, index=False)
-    return path
 
 
 def _with_cell(path: Path, line: int, column: str, value: str) -> Path:
@@ -78,16 +40,16 @@ def _with_cell(path: Path, line: int, column: str, value: str) -> Path:
 # ---- 1. the label or the true probability is never a feature ----------------------------------
 @pytest.mark.parametrize("option", ["--categorical", "--numeric"])
 def test_label_named_as_a_feature_is_an_error(capsys, clicks_csv, no_training, option):
-    code, out, err = _run(capsys, "train", "--model", "lr", "--format", "csv", "--label", "y",
+    code, out, err = run(capsys, "train", "--model", "lr", "--format", "csv", "--label", "y",
                           "--data", clicks_csv, option, "y,a" if option == "--categorical"
                           else "y,b")
-    _assert_one_line_error(code, err, option, "label column 'y'")
+    one_line_error(code, err, option, "label column 'y'")
     assert out == ""
 
 
 def test_sample_file_trains_without_p_true_and_says_so(capsys, tmp_path):
     model_path = tmp_path / "lr.pt"
-    code, out, err = _run(capsys, "train", "--model", "lr", "--format", "csv", "--label", "click",
+    code, out, err = run(capsys, "train", "--model", "lr", "--format", "csv", "--label", "click",
                           "--data", SAMPLES / "appstore_sample.csv", "--epochs", "1",
                           "--save", model_path, "--json")
     assert code == 0
@@ -103,7 +65,7 @@ def test_sample_file_trains_without_p_true_and_says_so(capsys, tmp_path):
 
 def test_naming_p_true_as_a_feature_warns_what_it_is(capsys, tmp_path):
     model_path = tmp_path / "lr.pt"
-    code, _, err = _run(capsys, "train", "--model", "lr", "--format", "csv", "--label", "click",
+    code, _, err = run(capsys, "train", "--model", "lr", "--format", "csv", "--label", "click",
                         "--data", SAMPLES / "appstore_sample.csv", "--epochs", "1", "--rows",
                         "1000", "--categorical", "app_id", "--numeric", "p_true",
                         "--save", model_path)
@@ -116,7 +78,7 @@ def test_naming_p_true_as_a_feature_warns_what_it_is(capsys, tmp_path):
 
 def test_criteo_sample_trains_with_p_true_as_the_oracle_only(capsys, tmp_path):
     model_path = tmp_path / "fm.pt"
-    code, out, err = _run(capsys, "train", "--model", "lr", "--format", "criteo", "--data",
+    code, out, err = run(capsys, "train", "--model", "lr", "--format", "criteo", "--data",
                           SAMPLES / "criteo_like_sample.csv", "--epochs", "1", "--json",
                           "--save", model_path)
     assert code == 0, err
@@ -126,17 +88,17 @@ def test_criteo_sample_trains_with_p_true_as_the_oracle_only(capsys, tmp_path):
 
 
 def test_criteo_format_refuses_csv_field_options(capsys, no_training):
-    code, _, err = _run(capsys, "train", "--format", "criteo", "--data",
+    code, _, err = run(capsys, "train", "--format", "criteo", "--data",
                         SAMPLES / "criteo_like_sample.csv", "--numeric", "p_true")
-    _assert_one_line_error(code, err, "--numeric", "--format csv")
+    one_line_error(code, err, "--numeric", "--format csv")
 
 
 # ---- 2. non-finite arguments, divergence, worse than the base rate -----------------------------
 @pytest.mark.parametrize("option", ["--lr", "--dropout"])
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
 def test_non_finite_numbers_are_refused_at_the_argument(capsys, no_training, option, value):
-    code, out, err = _run(capsys, "train", f"{option}={value}")  # "-inf" needs the "="
-    _assert_one_line_error(code, err, f"argument {option}", "finite", repr(value))
+    code, out, err = run(capsys, "train", f"{option}={value}")  # "-inf" needs the "="
+    one_line_error(code, err, f"argument {option}", "finite", repr(value))
     assert out == ""
 
 
@@ -148,46 +110,46 @@ def test_divergence_from_fit_is_one_line(capsys, monkeypatch):
         raise Diverged("training loss became nan at epoch 2, step 17 (lr=10.0)\nmore detail")
 
     monkeypatch.setattr(train_command, "fit", diverge)
-    code, out, err = _run(capsys, "train", "--rows", "2000", "--lr", "10")
-    _assert_one_line_error(code, err, "epoch 2, step 17", "lr=10.0")
+    code, out, err = run(capsys, "train", "--rows", "2000", "--lr", "10")
+    one_line_error(code, err, "epoch 2, step 17", "lr=10.0")
     assert out == ""
 
 
 def test_report_says_when_worse_than_the_base_rate(capsys, monkeypatch):
     monkeypatch.setattr(train_command, "evaluate",
                         lambda model, data: {"auc": 0.6, "logloss": 11.5})
-    code, out, _ = _run(capsys, "train", "--model", "lr", "--rows", "2000", "--epochs", "1",
+    code, out, _ = run(capsys, "train", "--model", "lr", "--rows", "2000", "--epochs", "1",
                         "--json")
     report = json.loads(out)
     assert code == 0 and report["worse_than_base_rate"] is True
     assert 0.3 < report["base_rate_logloss"] < 0.7 and 0.1 < report["base_rate"] < 0.3
-    code, out, _ = _run(capsys, "train", "--model", "lr", "--rows", "2000", "--epochs", "1")
+    code, out, _ = run(capsys, "train", "--model", "lr", "--rows", "2000", "--epochs", "1")
     assert code == 0
     assert "test LogLoss 11.5000 is worse than the base rate's" in out
 
 
 def test_report_of_a_good_model_is_not_flagged(capsys, monkeypatch):
     monkeypatch.setattr(train_command, "evaluate", lambda model, data: {"auc": 0.8, "logloss": 0.1})
-    code, out, _ = _run(capsys, "train", "--model", "lr", "--rows", "2000", "--epochs", "1")
+    code, out, _ = run(capsys, "train", "--model", "lr", "--rows", "2000", "--epochs", "1")
     assert code == 0 and "base rate        LogLoss" in out and "worse" not in out
 
 
 # ---- 3. every failure is one line; a finished run is kept --------------------------------------
 def test_save_to_a_directory_is_refused_before_training(capsys, tmp_path, no_training):
-    code, _, err = _run(capsys, "train", "--rows", "2000", "--save", tmp_path)
-    _assert_one_line_error(code, err, f"--save {tmp_path}", "directory")
+    code, _, err = run(capsys, "train", "--rows", "2000", "--save", tmp_path)
+    one_line_error(code, err, f"--save {tmp_path}", "directory")
 
 
 def test_save_under_a_file_is_refused_before_training(capsys, tmp_path, no_training):
     blocker = tmp_path / "file.txt"
     blocker.write_text("x")
-    code, _, err = _run(capsys, "train", "--rows", "2000", "--save", blocker / "model.pt")
-    _assert_one_line_error(code, err, "--save", f"{blocker} is a file")
+    code, _, err = run(capsys, "train", "--rows", "2000", "--save", blocker / "model.pt")
+    one_line_error(code, err, "--save", f"{blocker} is a file")
 
 
 def test_save_into_a_new_folder_works(capsys, tmp_path):
     path = tmp_path / "new" / "folder" / "lr.pt"
-    code, _, _ = _run(capsys, "train", "--model", "lr", "--rows", "2000", "--epochs", "1",
+    code, _, _ = run(capsys, "train", "--model", "lr", "--rows", "2000", "--epochs", "1",
                       "--save", path)
     assert code == 0 and checkpoint.load(path).config["model"] == "lr"
 
@@ -198,9 +160,9 @@ def test_a_failed_save_still_prints_the_report(capsys, tmp_path, monkeypatch):
 
     monkeypatch.setattr(checkpoint, "save", disk_full)
     path = tmp_path / "lr.pt"
-    code, out, err = _run(capsys, "train", "--model", "lr", "--rows", "2000", "--epochs", "1",
+    code, out, err = run(capsys, "train", "--model", "lr", "--rows", "2000", "--epochs", "1",
                           "--save", path, "--json")
-    _assert_one_line_error(code, err, f"--save {path}", "No space left on device")
+    one_line_error(code, err, f"--save {path}", "No space left on device")
     assert json.loads(out)["model"] == "lr"  # the run is not thrown away
 
 
@@ -208,40 +170,40 @@ def test_a_failed_save_still_prints_the_report(capsys, tmp_path, monkeypatch):
 def test_table2_out_is_checked_before_the_run(capsys, tmp_path, monkeypatch, where):
     from deepfm_lite import experiments
 
-    monkeypatch.setattr(experiments, "run_table2", _never("run_table2"))
+    monkeypatch.setattr(experiments, "run_table2", never("run_table2"))
     target = tmp_path
     if where == "under a file":
         (tmp_path / "f").write_text("x")
         target = tmp_path / "f" / "runs.csv"
-    code, _, err = _run(capsys, "table2", "--out", target)
-    _assert_one_line_error(code, err, "--out", str(target))
+    code, _, err = run(capsys, "table2", "--out", target)
+    one_line_error(code, err, "--out", str(target))
 
 
 @pytest.mark.parametrize("file_format", ["csv", "criteo"])
 def test_data_directory_is_one_line(capsys, tmp_path, no_training, file_format):
-    code, _, err = _run(capsys, "train", "--data", tmp_path, "--format", file_format,
+    code, _, err = run(capsys, "train", "--data", tmp_path, "--format", file_format,
                         *(["--label", "y"] if file_format == "csv" else []))
-    _assert_one_line_error(code, err, f"--data {tmp_path}", "is a directory")
+    one_line_error(code, err, f"--data {tmp_path}", "is a directory")
 
 
 def test_unknown_device_is_refused_at_the_argument(capsys, no_training):
-    code, _, err = _run(capsys, "train", "--device", "tpu")
-    _assert_one_line_error(code, err, "argument --device", "'tpu'", "cpu", "cuda:N")
+    code, _, err = run(capsys, "train", "--device", "tpu")
+    one_line_error(code, err, "argument --device", "'tpu'", "cpu", "cuda:N")
 
 
 def test_cuda_without_a_gpu_is_one_line(capsys, monkeypatch, no_training):
     monkeypatch.setattr(arguments.torch.cuda, "is_available", lambda: False)
-    code, _, err = _run(capsys, "train", "--device", "cuda")
-    _assert_one_line_error(code, err, "--device cuda", "no CUDA GPU")
-    code, _, err = _run(capsys, "table2", "--device", "cuda:0")
-    _assert_one_line_error(code, err, "--device cuda:0", "no CUDA GPU")
+    code, _, err = run(capsys, "train", "--device", "cuda")
+    one_line_error(code, err, "--device cuda", "no CUDA GPU")
+    code, _, err = run(capsys, "table2", "--device", "cuda:0")
+    one_line_error(code, err, "--device cuda:0", "no CUDA GPU")
 
 
 def test_cuda_index_past_the_devices_is_one_line(capsys, monkeypatch, no_training):
     monkeypatch.setattr(arguments.torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(arguments.torch.cuda, "device_count", lambda: 1)
-    code, _, err = _run(capsys, "train", "--device", "cuda:3")
-    _assert_one_line_error(code, err, "--device cuda:3", "1 CUDA device")
+    code, _, err = run(capsys, "train", "--device", "cuda:3")
+    one_line_error(code, err, "--device cuda:3", "1 CUDA device")
 
 
 @pytest.fixture
@@ -250,11 +212,11 @@ def eight_gb(monkeypatch):
 
 
 def test_rows_that_cannot_fit_are_refused_before_generating(capsys, monkeypatch, eight_gb):
-    monkeypatch.setattr(train_command, "load_dataset", _never("load_dataset"))
-    code, _, err = _run(capsys, "train", "--rows", "1000000000000")
-    _assert_one_line_error(code, err, "--rows 1000000000000", "1.4 PB", "8 GB is available")
-    code, _, err = _run(capsys, "train", "--dataset", "criteo-like", "--rows", "10000000")
-    _assert_one_line_error(code, err, "--rows 10000000", "32 GB", "8 GB is available")
+    monkeypatch.setattr(train_command, "load_dataset", never("load_dataset"))
+    code, _, err = run(capsys, "train", "--rows", "1000000000000")
+    one_line_error(code, err, "--rows 1000000000000", "1.4 PB", "8 GB is available")
+    code, _, err = run(capsys, "train", "--dataset", "criteo-like", "--rows", "10000000")
+    one_line_error(code, err, "--rows 10000000", "32 GB", "8 GB is available")
 
 
 @pytest.mark.parametrize("option, value", [("--embed-dim", "1000000000"),
@@ -262,8 +224,8 @@ def test_rows_that_cannot_fit_are_refused_before_generating(capsys, monkeypatch,
                                            ("--hidden", "400,100000000")])
 def test_models_that_cannot_fit_are_refused_naming_the_argument(capsys, eight_gb, no_training,
                                                                 option, value):
-    code, _, err = _run(capsys, "train", "--rows", "2000", option, value)
-    _assert_one_line_error(code, err, f"{option} {value}:", "training deepfm needs about",
+    code, _, err = run(capsys, "train", "--rows", "2000", option, value)
+    one_line_error(code, err, f"{option} {value}:", "training deepfm needs about",
                            "8 GB is available")
 
 
@@ -290,15 +252,15 @@ def test_available_memory_is_a_positive_number_or_none():
 def test_empty_csv_files_name_the_file(capsys, tmp_path, no_training, content, fragment):
     path = tmp_path / "clicks.csv"
     path.write_bytes(content)
-    code, _, err = _run(capsys, "train", "--data", path, "--format", "csv", "--label", "y")
-    _assert_one_line_error(code, err, str(path), fragment)
+    code, _, err = run(capsys, "train", "--data", path, "--format", "csv", "--label", "y")
+    one_line_error(code, err, str(path), fragment)
 
 
 def test_empty_criteo_file_names_the_file(capsys, tmp_path, no_training):
     path = tmp_path / "train.txt"
     path.write_bytes(b"")
-    code, _, err = _run(capsys, "train", "--data", path, "--format", "criteo")
-    _assert_one_line_error(code, err, str(path), "empty")
+    code, _, err = run(capsys, "train", "--data", path, "--format", "criteo")
+    one_line_error(code, err, str(path), "empty")
 
 
 def test_unexpected_errors_are_one_line_unless_verbose(capsys, monkeypatch):
@@ -306,13 +268,13 @@ def test_unexpected_errors_are_one_line_unless_verbose(capsys, monkeypatch):
         raise RuntimeError("something broke\nsecond line")
 
     monkeypatch.setattr(train_command, "load_data", boom)
-    code, _, err = _run(capsys, "train")
-    _assert_one_line_error(code, err, "unexpected RuntimeError: something broke", "--verbose")
-    code, _, err = _run(capsys, "train", "--verbose")
+    code, _, err = run(capsys, "train")
+    one_line_error(code, err, "unexpected RuntimeError: something broke", "--verbose", bug=True)
+    code, _, err = run(capsys, "train", "--verbose")
     assert code == 2 and "Traceback" in err and "something broke" in err
     assert err.splitlines()[-1].startswith("deepfm_lite: error: unexpected RuntimeError")
     monkeypatch.setenv("DEEPFM_LITE_VERBOSE", "1")
-    code, _, err = _run(capsys, "train")
+    code, _, err = run(capsys, "train")
     assert code == 2 and "Traceback" in err
 
 
@@ -321,13 +283,13 @@ def test_out_of_memory_while_running_is_one_line(capsys, monkeypatch):
         raise MemoryError()
 
     monkeypatch.setattr(train_command, "load_dataset", too_big)
-    code, _, err = _run(capsys, "train", "--rows", "5000")
-    _assert_one_line_error(code, err, "out of memory", "--rows")
+    code, _, err = run(capsys, "train", "--rows", "5000")
+    one_line_error(code, err, "out of memory", "--rows")
 
 
 def test_progress_errors_take_the_one_line_path(capsys, tmp_path):
-    code, _, err = _run(capsys, "progress", tmp_path / "missing.ipynb")
-    _assert_one_line_error(code, err, "missing.ipynb")
+    code, _, err = run(capsys, "progress", tmp_path / "missing.ipynb")
+    one_line_error(code, err, "missing.ipynb")
 
 
 # `python -m deepfm_lite ARGS` for each ARGS, in one interpreter (torch starts once): runpy runs
@@ -361,7 +323,7 @@ def test_the_command_prints_no_traceback(tmp_path):
     results = json.loads(done.stdout.strip().splitlines()[-1])
     assert [argv for argv, *_ in results] == argvs
     for argv, code, out, err in results:
-        _assert_one_line_error(code, err)
+        one_line_error(code, err)
         assert out == "", (argv, out)
 
 
@@ -371,22 +333,22 @@ def test_the_command_prints_no_traceback(tmp_path):
                                          ("NaN", "is empty")])
 def test_bad_label_names_the_file_line(capsys, clicks_csv, no_training, value, said):
     path = _with_cell(clicks_csv, 7, "y", value)
-    code, _, err = _run(capsys, "train", "--data", path, "--format", "csv", "--label", "y")
-    _assert_one_line_error(code, err, f"{path}: line 7, column 'y'", said, "0 or 1")
+    code, _, err = run(capsys, "train", "--data", path, "--format", "csv", "--label", "y")
+    one_line_error(code, err, f"{path}: line 7, column 'y'", said, "0 or 1")
 
 
 def test_line_numbers_count_blank_lines_and_quoted_line_breaks(capsys, tmp_path, no_training):
     path = tmp_path / "odd.csv"
     path.write_text('a,y\n"two\nlines",0\n\nx,1\nz,7\n')
-    code, _, err = _run(capsys, "train", "--data", path, "--format", "csv", "--label", "y")
-    _assert_one_line_error(code, err, f"{path}: line 6, column 'y'", "holds 7")
+    code, _, err = run(capsys, "train", "--data", path, "--format", "csv", "--label", "y")
+    one_line_error(code, err, f"{path}: line 6, column 'y'", "holds 7")
 
 
 def test_non_number_in_a_numeric_column_names_the_line(capsys, clicks_csv, no_training):
     path = _with_cell(clicks_csv, 12, "b", "abc")
-    code, _, err = _run(capsys, "train", "--data", path, "--format", "csv", "--label", "y",
+    code, _, err = run(capsys, "train", "--data", path, "--format", "csv", "--label", "y",
                         "--numeric", "b")
-    _assert_one_line_error(code, err, f"{path}: line 12, column 'b'", "'abc'", "not a number")
+    one_line_error(code, err, f"{path}: line 12, column 'b'", "'abc'", "not a number")
 
 
 def test_non_utf8_csv_names_the_line(capsys, clicks_csv, no_training):
@@ -394,8 +356,8 @@ def test_non_utf8_csv_names_the_line(capsys, clicks_csv, no_training):
     lines[8] = b"\xff" + lines[8][1:]
     path = clicks_csv.with_name("latin.csv")
     path.write_bytes(b"\n".join(lines))
-    code, _, err = _run(capsys, "train", "--data", path, "--format", "csv", "--label", "y")
-    _assert_one_line_error(code, err, f"{path}: line 9", "0xff", "not UTF-8")
+    code, _, err = run(capsys, "train", "--data", path, "--format", "csv", "--label", "y")
+    one_line_error(code, err, f"{path}: line 9", "0xff", "not UTF-8")
 
 
 def test_one_class_split_is_refused_before_training(capsys, tmp_path, no_training):
@@ -403,8 +365,8 @@ def test_one_class_split_is_refused_before_training(capsys, tmp_path, no_trainin
     frame.loc[[3, 50], "y"] = 1
     path = tmp_path / "rare.csv"
     frame.to_csv(path, index=False)
-    code, _, err = _run(capsys, "train", "--data", path, "--format", "csv", "--label", "y")
-    _assert_one_line_error(code, err, "split has no clicks", "AUC needs both classes",
+    code, _, err = run(capsys, "train", "--data", path, "--format", "csv", "--label", "y")
+    one_line_error(code, err, "split has no clicks", "AUC needs both classes",
                            "Positives per split: train ")
     summary = err.split("Positives per split: ")[1]
     counts = [int(part.split()[1].split("/")[0]) for part in summary.split(";")[0].split(", ")]
@@ -414,8 +376,8 @@ def test_one_class_split_is_refused_before_training(capsys, tmp_path, no_trainin
 def test_duplicated_column_names_are_refused(capsys, tmp_path, no_training):
     path = tmp_path / "dup.csv"
     path.write_text("a,b,a,y\n1,2,3,0\n4,5,6,1\n")
-    code, _, err = _run(capsys, "train", "--data", path, "--format", "csv", "--label", "y")
-    _assert_one_line_error(code, err, f"{path}: line 1 (header)", "'a' appears twice",
+    code, _, err = run(capsys, "train", "--data", path, "--format", "csv", "--label", "y")
+    one_line_error(code, err, f"{path}: line 1 (header)", "'a' appears twice",
                            "columns 1 and 3")
 
 
@@ -454,9 +416,9 @@ def criteo_tsv(tmp_path) -> Path:
 def test_prepare_refuses_an_existing_output(capsys, tmp_path, criteo_tsv):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "x").write_text("keep")
-    code, _, err = _run(capsys, "prepare", "--data", criteo_tsv, "--format", "criteo",
+    code, _, err = run(capsys, "prepare", "--data", criteo_tsv, "--format", "criteo",
                         "--out", tmp_path / "out")
-    _assert_one_line_error(code, err, f"--out {tmp_path / 'out'}", "already exists")
+    one_line_error(code, err, f"--out {tmp_path / 'out'}", "already exists")
 
 
 @pytest.mark.parametrize("extra, fragments", [
@@ -465,9 +427,9 @@ def test_prepare_refuses_an_existing_output(capsys, tmp_path, criteo_tsv):
     (["--label", "y"], ["--label", "--format csv"]),
 ])
 def test_prepare_refuses_bad_options(capsys, tmp_path, criteo_tsv, extra, fragments):
-    code, _, err = _run(capsys, "prepare", "--data", criteo_tsv, "--format", "criteo",
+    code, _, err = run(capsys, "prepare", "--data", criteo_tsv, "--format", "criteo",
                         "--out", tmp_path / "out", *extra)
-    _assert_one_line_error(code, err, *fragments)
+    one_line_error(code, err, *fragments)
     assert not (tmp_path / "out").exists()
 
 
@@ -475,26 +437,26 @@ def test_prepare_names_a_malformed_line(capsys, tmp_path, criteo_tsv):
     lines = criteo_tsv.read_text().splitlines(keepends=True)
     lines[41] = "2" + lines[41][1:]  # label 2 on line 42
     criteo_tsv.write_text("".join(lines))
-    code, _, err = _run(capsys, "prepare", "--data", criteo_tsv, "--format", "criteo",
+    code, _, err = run(capsys, "prepare", "--data", criteo_tsv, "--format", "criteo",
                         "--out", tmp_path / "out", "--chunk-rows", "16")
-    _assert_one_line_error(code, err, "line 42", "column label", "not 0 or 1")
+    one_line_error(code, err, "line 42", "column label", "not 0 or 1")
     assert [p.name for p in tmp_path.iterdir()] == ["train.txt"]
 
 
 def test_train_prepared_needs_a_directory(capsys, tmp_path, no_training):
-    code, _, err = _run(capsys, "train", "--prepared", tmp_path / "none")
-    _assert_one_line_error(code, err, "--prepared", "no such directory")
+    code, _, err = run(capsys, "train", "--prepared", tmp_path / "none")
+    one_line_error(code, err, "--prepared", "no such directory")
     (tmp_path / "empty").mkdir()
-    code, _, err = _run(capsys, "train", "--prepared", tmp_path / "empty")
-    _assert_one_line_error(code, err, "manifest.json is missing")
+    code, _, err = run(capsys, "train", "--prepared", tmp_path / "empty")
+    one_line_error(code, err, "manifest.json is missing")
 
 
 def test_train_prepared_refuses_file_options(capsys, tmp_path, no_training):
-    code, _, err = _run(capsys, "train", "--prepared", tmp_path, "--rows", "10")
-    _assert_one_line_error(code, err, "--rows", "go with --data")
+    code, _, err = run(capsys, "train", "--prepared", tmp_path, "--rows", "10")
+    one_line_error(code, err, "--rows", "go with --data")
 
 
 def test_predict_names_a_missing_model(capsys, tmp_path, criteo_tsv):
-    code, _, err = _run(capsys, "predict", "--model", tmp_path / "no.pt", "--data", criteo_tsv,
+    code, _, err = run(capsys, "predict", "--model", tmp_path / "no.pt", "--data", criteo_tsv,
                         "--format", "criteo", "--out", tmp_path / "s.csv")
-    _assert_one_line_error(code, err, "--model", "no such file")
+    one_line_error(code, err, "--model", "no such file")

@@ -13,8 +13,19 @@ import json
 import shutil
 from pathlib import Path
 
-import nbformat
 import pytest
+from progress_helpers import (
+    ANSWER,
+    ANSWERED,
+    CHECK,
+    IMPORTS,
+    MARK,
+    UNANSWERED,
+    USE,
+    WRONG,
+    make_course,
+    write_notebook,
+)
 
 from deepfm_lite.cli import main
 from deepfm_lite.course.progress import (
@@ -28,53 +39,19 @@ pytestmark = pytest.mark.kernels  # most of them grade notebooks in Jupyter kern
 
 ROOT = Path(__file__).resolve().parents[2]
 
-IMPORTS = "import torch\nfrom deepfm_lite.course import checks"
-ANSWER = """def inner_products(embeddings):
-    ### BEGIN SOLUTION
-    rows, cols = torch.triu_indices(embeddings.shape[1], embeddings.shape[1], offset=1)
-    return (embeddings[:, rows] * embeddings[:, cols]).sum(dim=-1)
-    ### END SOLUTION"""
-UNANSWERED = """def inner_products(embeddings):
-    # YOUR CODE HERE
-    raise NotImplementedError()"""
-CHECK = "feedback = checks.check_inner_product(inner_products)"
-# Uses the answer: unanswered, it would fail with a knock-on error. It leaves a mark when run.
-USE = """open("used.txt", "w").close()
-pairs = inner_products(torch.randn(2, 4, 3))
-assert pairs.shape == (2, 6)"""
-MARK = 'open("marked.txt", "w").close()'  # leaves a mark when run
-
-
-def _notebook(*sources: str) -> nbformat.NotebookNode:
-    notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                       "language": "python"}
-    notebook.cells = [nbformat.v4.new_markdown_cell("# Exercise 9")]
-    notebook.cells += [nbformat.v4.new_code_cell(source) for source in sources]
-    for index, cell in enumerate(notebook.cells):
-        cell["id"] = f"cell-{index}"  # the same ids in the solution and the exercise
-    return notebook
-
 
 @pytest.fixture
 def course(tmp_path: Path) -> Path:
     """A course folder with the solution of exercise 09; tests write the exercise itself."""
-    (tmp_path / "solutions").mkdir()
-    (tmp_path / "exercises").mkdir()
-    solution = _notebook(IMPORTS, ANSWER, CHECK, USE)
-    nbformat.write(solution, tmp_path / "solutions" / "09_pairs.ipynb")
-    return tmp_path
+    return make_course(tmp_path)
 
 
 def _exercise(course: Path, *sources: str) -> Path:
-    path = course / "exercises" / "09_pairs.ipynb"
-    nbformat.write(_notebook(*sources), path)
-    return path
+    return write_notebook(course / "exercises" / "09_pairs.ipynb", *sources)
 
 
 def test_a_wrong_answer_reports_the_checks_hint(course):
-    wrong = ANSWER.replace("offset=1", "offset=0")  # keeps the i = j pairs
-    path = _exercise(course, IMPORTS, wrong, CHECK, USE)
+    path = _exercise(course, IMPORTS, WRONG, CHECK, USE)
     grade = grade_notebook(path)
     assert not grade.passed and "i = j" in grade.reason, grade.reason
 
@@ -112,20 +89,24 @@ def test_the_real_exercise_01_filled_in_passes(tmp_path):
 def test_cli_grades_unanswered_then_filled_in(course, capsys, monkeypatch):
     # The answer is used before its check: unanswered, that cell raises NotImplementedError,
     # which is not the reason, and the cell after it is skipped.
+    monkeypatch.chdir(course)  # the learner's own exercises/: graded in place, no sandbox
+    monkeypatch.setenv("COLUMNS", "100")
     path = _exercise(course, IMPORTS, UNANSWERED, USE, MARK, CHECK)
     before = path.read_bytes()
     assert main(["progress", str(path)]) == 1
     out = capsys.readouterr().out
-    assert "09_pairs  not yet  check_inner_product: " in out and "not written yet" in out
-    assert out.rstrip().endswith("0 of 1 exercises passed")
+    # For a terminal: one line per exercise, no Markdown backticks, the long "how to start"
+    # instructions once under the table rather than in every line.
+    assert "09_pairs  not yet  check_inner_product: your function inner_products is not " \
+           "written yet.\n" in out
+    assert "`" not in out and out.count("YOUR CODE HERE") == 1
+    assert "0 of 1 exercises passed" in out and "Submissions" not in out
     assert (course / "exercises" / "used.txt").exists(), "the cell using the answer did not run"
     assert not (course / "exercises" / "marked.txt").exists(), "a cell after it ran"
     assert path.read_bytes() == before, "the grader wrote the learner's notebook"
 
-    answered = ANSWER.replace("    ### BEGIN SOLUTION\n", "").replace("    ### END SOLUTION", "")
-    _exercise(course, IMPORTS, answered, CHECK, USE)
-    monkeypatch.chdir(course)  # the default: exercises/ of the current folder
-    assert main(["progress", "--json"]) == 0
+    _exercise(course, IMPORTS, ANSWERED, CHECK, USE)
+    assert main(["progress", "--json"]) == 0  # the default: exercises/ of the current folder
     [grade] = json.loads(capsys.readouterr().out)
     assert grade["passed"] and grade["checks"][0]["check"] == "check_inner_product"
     assert "row-major" in grade["checks"][0]["message"]
@@ -133,11 +114,16 @@ def test_cli_grades_unanswered_then_filled_in(course, capsys, monkeypatch):
 
 
 def test_an_unwritten_answer_without_a_check_is_the_reason(course):
+    # The check cell is gone: the check the solution calls is reported as never run, but the
+    # first problem, the answer not written, stays the reason.
     path = _exercise(course, IMPORTS, UNANSWERED, USE)
     grade = grade_notebook(path)
-    assert not grade.passed and not grade.checks
+    assert not grade.passed
     assert grade.reason == ("cell 3 raised NotImplementedError: an answer it uses is not "
                             "written yet")
+    [missing] = grade.checks
+    assert missing.check == "check_inner_product" and not missing.passed
+    assert missing.message.startswith("did not run: its check cell is missing or was changed")
 
 
 def test_cli_progress_without_exercises_names_the_folder(tmp_path, capsys, monkeypatch):
@@ -146,6 +132,10 @@ def test_cli_progress_without_exercises_names_the_folder(tmp_path, capsys, monke
     assert "no folder exercises" in capsys.readouterr().err
     assert main(["progress", "missing.ipynb"]) == 2
     assert "no notebook missing.ipynb" in capsys.readouterr().err
+    assert main(["progress", "--submissions", "class/alice"]) == 2
+    assert "--submissions: no folder class/alice" in capsys.readouterr().err
+    assert main(["progress", "--memory-limit", "lots"]) == 2
+    assert "--memory-limit: not a size: 'lots'" in capsys.readouterr().err
 
 
 def test_exercise_paths_lists_the_course_exercises():

@@ -7,9 +7,12 @@ The main test launches PyTorch's own launcher, ``python -m torch.distributed.run
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -21,6 +24,7 @@ from deepfm_lite.data.prepared import load_prepared, prepare_file
 from deepfm_lite.models import build_model
 from deepfm_lite.training import evaluate, fit
 from deepfm_lite.training.distributed import (
+    check_launch,
     exit_process,
     launched_by_torchrun,
     process_device,
@@ -28,6 +32,7 @@ from deepfm_lite.training.distributed import (
     start,
 )
 from deepfm_lite.training.gpu import amp_dtype
+from deepfm_lite.training.peers import ranks_named, transport_message
 
 # 3001 generated Criteo-like rows give 2401 training rows: 15 global batches of 2 x 80 rows and
 # a last one of a single row, which leaves rank 1 an empty block (the step must still take part
@@ -46,11 +51,44 @@ RANK_SCRIPT = textwrap.dedent("""
 """)
 
 
+# The same, and each rank writes its process id to <script>.rank<N>.pid at its first training
+# step (DDP's first forward), so that a test can stop or kill rank 1 while it trains.
+WATCHED_RANK_SCRIPT = textwrap.dedent("""
+    import os, sys
+    from pathlib import Path
+    from torch.nn.parallel import DistributedDataParallel
+    from deepfm_lite.cli import main
+    from deepfm_lite.training.distributed import exit_process
+    forward = DistributedDataParallel.forward
+    def first_forward(self, *args, **kwargs):
+        DistributedDataParallel.forward = forward
+        pid_file = Path(f"{sys.argv[0]}.rank{os.environ['RANK']}.pid")
+        pid_file.with_suffix(".tmp").write_text(str(os.getpid()))
+        pid_file.with_suffix(".tmp").replace(pid_file)
+        return forward(self, *args, **kwargs)
+    DistributedDataParallel.forward = first_forward
+    exit_process(main(sys.argv[1:]))
+""")
+# torchrun's variables (torch 2.13 sets these and more: GROUP_RANK, LOCAL_WORLD_SIZE, ...).
+TORCHRUN_ENV = {"RANK": "0", "WORLD_SIZE": "2", "LOCAL_RANK": "0", "TORCHELASTIC_RUN_ID": "x",
+                "MASTER_ADDR": "localhost", "MASTER_PORT": "29500"}
+
+
 @pytest.fixture(scope="module")
 def prepared_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("distributed")
     source = write_criteo_tsv(make_criteo_like(ROWS, seed=3), folder / "train.txt")
     prepare_file(source, folder / "prepared", split=(0.8, 0.1, 0.1), seed=3, min_count=2,
+                 progress=False)
+    return folder / "prepared"
+
+
+@pytest.fixture(scope="module")
+def two_way_dir(tmp_path_factory):
+    """A 90/10 split: it trains without early stopping, as many epochs as asked."""
+    folder = tmp_path_factory.mktemp("distributed_two_way")
+    source = write_criteo_tsv(make_criteo_like(ROWS, seed=3), folder / "train.txt")
+    prepare_file(source, folder / "prepared", split=(0.9, 0.1), seed=3, min_count=2,
                  progress=False)
     return folder / "prepared"
 
@@ -128,8 +166,10 @@ class _Rank:
 
 
 def test_without_torchrun_variables_training_stays_in_one_process():
-    assert not launched_by_torchrun({"RANK": "0", "WORLD_SIZE": "2"})  # LOCAL_RANK missing
-    assert launched_by_torchrun({"RANK": "0", "WORLD_SIZE": "2", "LOCAL_RANK": "0"})
+    assert launched_by_torchrun(TORCHRUN_ENV) and check_launch(TORCHRUN_ENV)
+    for name in TORCHRUN_ENV:  # each one missing: not torchrun
+        assert not launched_by_torchrun({k: v for k, v in TORCHRUN_ENV.items() if k != name})
+    assert not check_launch({"MASTER_ADDR": "localhost", "PATH": "/bin"})  # no rank: alone
     assert start("cpu", environ={}) is None
     with pytest.raises(SystemExit) as exited:  # outside a group: an ordinary exit
         exit_process(3)
@@ -178,3 +218,106 @@ def test_cli_device_cuda_without_a_gpu_is_one_line_with_exit_code_2(capsys):
     code = cli.main(["train", "--rows", "500", "--epochs", "1", "--device", "cuda"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "no CUDA GPU" in err, err
+
+
+@pytest.mark.parametrize("stray, named", [
+    ({"RANK": "1", "WORLD_SIZE": "2"},
+     "RANK=1 and WORLD_SIZE=2 are set but torchrun did not start this process (LOCAL_RANK, "
+     "TORCHELASTIC_RUN_ID, MASTER_ADDR or MASTER_PORT not set)"),
+    ({"RANK": "0", "WORLD_SIZE": "2", "LOCAL_RANK": "0", "MASTER_ADDR": "localhost",
+      "MASTER_PORT": "29500"},
+     "RANK=0, WORLD_SIZE=2 and LOCAL_RANK=0 are set but torchrun did not start this process "
+     "(TORCHELASTIC_RUN_ID not set)"),
+])
+def test_torchrun_variables_without_torchrun_are_refused_at_once(stray, named, monkeypatch,
+                                                                  capsys):
+    # Left in a shell, they made a plain `train` wait for a peer (for ever, with MASTER_ADDR
+    # and MASTER_PORT set too): refused before any data is read.
+    for name in TORCHRUN_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in stray.items():
+        monkeypatch.setenv(name, value)
+    began = time.monotonic()
+    code = cli.main(["train", "--rows", "500", "--epochs", "1", "--device", "cpu"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert named in err and err.endswith("or start the run with torchrun"), err
+    assert time.monotonic() - began < 5
+
+
+def test_peer_messages_read_well():
+    assert ranks_named([1]) == "rank 1" and ranks_named([1, 2, 3]) == "ranks 1, 2 and 3"
+    measured = RuntimeError(  # what torch 2.13's gloo raises when a peer was killed
+        "[/__w/pytorch/pytorch/third_party/gloo/gloo/transport/tcp/pair.cc:537] Read error "
+        "[127.0.0.1]:55972: Connection reset by peer. This is typically caused by a remote "
+        "worker hanging or bugs in the application. Check the logs of the remote worker.")
+    assert transport_message(measured) == ("Read error [127.0.0.1]:55972: Connection reset "
+                                           "by peer.")
+
+
+def _launch_and_signal(tmp_path, prepared, sent: signal.Signals, timeout_s: int):
+    """Start 2 ranks under torchrun on ``prepared`` (many epochs), send ``sent`` to rank 1 at
+    its first training step; return (seconds from the signal to the end, the run's output)."""
+    script = tmp_path / "watched_rank.py"
+    script.write_text(WATCHED_RANK_SCRIPT)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               "--nproc-per-node=2", str(script), "train", "--prepared", str(prepared),
+               *NETWORK, "--epochs", "1000", "--batch-size", str(BATCH),
+               "--timeout", str(timeout_s)]
+    pid_files = [Path(f"{script}.rank{rank}.pid") for rank in (0, 1)]
+    launched = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        deadline = time.monotonic() + 120
+        while not pid_files[1].exists():
+            assert launched.poll() is None, launched.communicate()[1][-3000:]
+            assert time.monotonic() < deadline, "rank 1 never started training"
+            time.sleep(0.05)
+        os.kill(int(pid_files[1].read_text()), sent)
+        signalled = time.monotonic()
+        out, err = launched.communicate(timeout=timeout_s + 60)
+        return time.monotonic() - signalled, out + err
+    finally:
+        launched.kill()
+        launched.wait()
+        for pid_file in pid_files:  # a rank left over (stopped) ends here, if it is ours
+            if pid_file.exists():
+                _end(int(pid_file.read_text()), script)
+
+
+def _end(pid: int, script: Path) -> None:
+    try:
+        if str(script) not in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
+            return
+        os.kill(pid, signal.SIGCONT)
+        os.kill(pid, signal.SIGKILL)
+    except OSError:  # gone already (or no /proc on this system)
+        pass
+
+
+@pytest.mark.slow
+def test_a_frozen_rank_ends_the_run_within_the_timeout_naming_it(two_way_dir, tmp_path):
+    # Before: rank 0 and torchrun waited torch's default 30 minutes without a word.
+    timeout_s = 10
+    seconds, output = _launch_and_signal(tmp_path, two_way_dir, signal.SIGSTOP, timeout_s)
+    errors = [line for line in output.splitlines() if line.startswith("deepfm_lite: error:")]
+    assert len(errors) == 1, output[-3000:]
+    assert errors[0].startswith(  # then "recv" or "send operation to complete": where it waited
+        f"deepfm_lite: error: rank 1 stopped answering (no reply within the {timeout_s} s "
+        "collective timeout; its process was stopped (SIGSTOP?) and is now ended): Timed out "
+        f"waiting {timeout_s}000ms for "), errors
+    # measured 10.4 s on 2 cores: rank 0 waits the timeout, then ends rank 1 (torchrun's own
+    # SIGTERM cannot reach a stopped process: it would wait 30 s more before its SIGKILL)
+    assert seconds < timeout_s + 8, seconds
+    assert "a bug?" not in output
+
+
+@pytest.mark.slow
+def test_a_killed_rank_is_named_as_the_lost_peer(two_way_dir, tmp_path):
+    seconds, output = _launch_and_signal(tmp_path, two_way_dir, signal.SIGKILL, 60)
+    errors = [line for line in output.splitlines() if line.startswith("deepfm_lite: error:")]
+    assert len(errors) == 1, output[-3000:]
+    assert errors[0].startswith("deepfm_lite: error: rank 1 stopped answering (connection "
+                                "closed; its process has ended): "), errors
+    assert "a bug?" not in output and "unexpected" not in output
+    assert seconds < 20, seconds  # the connection closes at once: no timeout to wait for

@@ -1,12 +1,15 @@
 """The experiment runner, its CSV round-trip, summaries, Table 2 data and the plot helpers."""
 
+import io
 import json
+import os
 
 import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from fakes import FullDisk
 
 from deepfm_lite.course.plots import plot_relative_time, plot_sweep, relative_time
 from deepfm_lite.data import load_dataset
@@ -217,3 +220,36 @@ def test_plot_relative_time(results):
     assert cpu["lr(lr=0.01)"] == pytest.approx(1.0) and cpu["keep 0.8"] > 0
     with pytest.raises(ValueError, match="baseline model 'fm'"):
         plot_relative_time(results, baseline="fm")
+
+
+# ---- issue 25: results written whole or not at all; seeds numpy and torch accept ---------------
+
+
+def test_a_save_that_fails_midway_keeps_the_previous_results(tmp_path, results, monkeypatch):
+    path = save_results(results.head(1), tmp_path / "runs.csv")
+    before = path.read_bytes()
+    real_fdopen = os.fdopen
+    opened = []
+
+    def full_disk(fd, mode="r", *args, **kwargs):
+        opened.append(mode)
+        return io.BufferedWriter(FullDisk(fd, room=len(before) // 2), buffer_size=64)
+
+    monkeypatch.setattr(os, "fdopen", full_disk)
+    with pytest.raises(OSError, match="No space left on device"):
+        save_results(results, path)
+    assert opened == ["wb"]  # the write did start, and stopped halfway
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["runs.csv"]  # no temporary file left
+    monkeypatch.setattr(os, "fdopen", real_fdopen)
+    pd.testing.assert_frame_equal(load_results(save_results(results, path)), results)
+
+
+def test_seeds_outside_what_numpy_and_torch_take_are_named(data):
+    for seeds, shown in (((0, -1), "-1"), ((2**32,), "4294967296")):
+        with pytest.raises(ValueError, match=f"seeds must be integers from 0 to 4294967295 "
+                                             rf"\(2\*\*32 - 1\), got {shown}"):
+            run_experiments([{"model": "lr"}], data, seeds=seeds, progress=False)
+    one = run_experiments([{"model": "lr"}], data, seeds=(2**32 - 1,), epochs=1,
+                          progress=False)  # positive control: the largest seed runs
+    assert one["seed"].tolist() == [2**32 - 1]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,7 @@ from deepfm_lite import checkpoint
 from deepfm_lite.cli import main
 from deepfm_lite.data import apply_criteo_recipe, make_criteo_like, read_criteo, write_criteo_tsv
 from deepfm_lite.data.prepared import load_prepared, prepare_file
-from deepfm_lite.predict import predict_file
+from deepfm_lite.predict import FormatError, OutputError, input_recipe, predict_file
 from deepfm_lite.training.metrics import auc, logloss
 
 # Scores of one row computed in batches of another size may differ by a float32 rounding step
@@ -185,3 +187,95 @@ def test_the_command_line_scores_a_file(trained, tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert code == 0 and report["rows"] == 500 and report["auc"] > 0.5
     assert len(pd.read_csv(tmp_path / "s.csv")) == 500
+
+
+# ---- issue 25: rows prepared as the model's were; nothing written for nothing; a full disk ------
+
+def test_a_csv_is_prepared_as_the_models_training_rows_were(trained, tmp_path):
+    folder, source, model, data = trained
+    read_criteo(source).to_csv(tmp_path / "rows.csv", index=False)
+    expected = _expected(model, data.schema, source)
+    recorded = checkpoint.load(folder / "fm.pt")
+    recorded.inputs = checkpoint.input_record("criteo", "criteo_x4")
+    as_csv = predict_file(recorded, tmp_path / "rows.csv", format="csv")
+    np.testing.assert_allclose(as_csv["probability"], expected, rtol=0, atol=ATOL)
+    # the prepared directory's manifest says the same for a model that carries no record
+    with_dir = predict_file(model, tmp_path / "rows.csv", format="csv", prepared=folder / "p")
+    np.testing.assert_allclose(with_dir["probability"], expected, rtol=0, atol=ATOL)
+    # a model file without the record: the CSV's integers are ambiguous, refused before writing
+    with pytest.raises(FormatError, match="format 'csv': the model does not record how its "
+                                          "training rows were prepared"):
+        predict_file(folder / "fm.pt", tmp_path / "rows.csv", format="csv",
+                     out=tmp_path / "scores.csv")
+    assert not (tmp_path / "scores.csv").exists()
+    # ... and a Criteo file is read as before (the recipe, I1..I13 being categorical)
+    assert input_recipe(checkpoint.load(folder / "fm.pt"), "criteo") == "criteo_x4"
+    old = predict_file(folder / "fm.pt", source)
+    np.testing.assert_allclose(old["probability"], expected, rtol=0, atol=ATOL)
+
+
+def test_a_model_and_a_prepared_directory_that_disagree_are_refused(trained):
+    folder, source, model, data = trained
+    loaded = checkpoint.load(folder / "fm.pt")
+    loaded.inputs = checkpoint.input_record("csv")
+    with pytest.raises(ValueError, match="the model was not trained on that directory"):
+        predict_file(loaded, source, prepared=folder / "p")
+
+
+def test_a_file_without_data_rows_is_refused_before_out_is_written(trained, tmp_path):
+    folder, source, model, data = trained
+    read_criteo(source).head(0).to_csv(tmp_path / "header.csv", index=False)
+    for form in ("criteo", "csv"):
+        with pytest.raises(ValueError, match=r"header.csv: the file has no data rows"):
+            predict_file(model, tmp_path / "header.csv", format=form, prepared=folder / "p",
+                         out=tmp_path / "scores.csv")
+        assert sorted(os.listdir(tmp_path)) == ["header.csv"]
+    read_criteo(source).head(1).to_csv(tmp_path / "one.csv", index=False)  # positive control
+    assert predict_file(model, tmp_path / "one.csv", prepared=folder / "p")["rows"] == 1
+
+
+def test_a_file_missing_the_models_columns_is_named(trained, tmp_path):
+    folder, source, model, data = trained
+    read_criteo(source).drop(columns=["C3", "I2"]).to_csv(tmp_path / "cut.csv", index=False)
+    with pytest.raises(ValueError, match=r"cut.csv: no column\(s\) I2, C3, which the model "
+                                         "reads"):
+        predict_file(model, tmp_path / "cut.csv", format="csv", prepared=folder / "p",
+                     out=tmp_path / "scores.csv")
+    assert not (tmp_path / "scores.csv").exists()
+
+
+def test_a_full_disk_names_out_and_keeps_the_previous_scores(trained, tmp_path, monkeypatch):
+    folder, source, model, data = trained
+    out = tmp_path / "scores.csv"
+    out.write_text("row,probability\n1,0.5\n")  # an earlier run's scores
+    real_savetxt = np.savetxt
+    calls = []
+
+    def full_disk(handle, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the first chunk is written, the second finds the disk full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_savetxt(handle, *args, **kwargs)
+
+    monkeypatch.setattr(np, "savetxt", full_disk)
+    with pytest.raises(OutputError) as info:
+        predict_file(model, source, prepared=folder / "p", out=out, batch_rows=100)
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(out)
+    assert info.value.strerror == "No space left on device"
+    assert out.read_text() == "row,probability\n1,0.5\n"
+    assert os.listdir(tmp_path) == ["scores.csv"]  # no temporary file left
+    monkeypatch.setattr(np, "savetxt", real_savetxt)
+    predict_file(model, source, prepared=folder / "p", out=out, batch_rows=100)
+    assert len(pd.read_csv(out)) == 500  # positive control
+
+
+def test_a_non_number_in_a_csvs_criteo_integers_names_its_line(trained, tmp_path):
+    folder, source, model, data = trained
+    rows = read_criteo(source).astype({"I3": object})
+    rows.loc[5, "I3"] = "abc"
+    rows.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(ValueError, match=r"bad.csv: line 7: integer field 'I3' holds 'abc', "
+                                         "not a number"):
+        predict_file(model, tmp_path / "bad.csv", format="csv", prepared=folder / "p",
+                     out=tmp_path / "scores.csv", batch_rows=4)
+    assert sorted(os.listdir(tmp_path)) == ["bad.csv"]

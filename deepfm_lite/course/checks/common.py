@@ -1,6 +1,6 @@
 """What every check shares; nothing here knows about a particular exercise.
 
-* results and how they are shown: :class:`CheckResult`, :class:`NotYet`, :func:`run_check`;
+* results, shown and recorded: :class:`CheckResult`, :class:`NotYet`, :func:`run_check`;
 * calling the learner's code: :func:`call_learner` (a time limit, library code the exercise
   asks the learner to write watched for, every exception turned into a sentence) and
   :func:`build_module`;
@@ -67,6 +67,9 @@ class NotYet(Exception):
     """Stops a check at the first problem it finds; the text is the feedback."""
 
 
+RECORDED: list[tuple[CheckResult, str]] = []  # (result, its check body's "module:qualname")
+
+
 @dataclass(frozen=True)
 class Forbidden:
     """Library code an exercise asks the learner to write rather than call.
@@ -110,8 +113,7 @@ def run_check(name: str, body: Callable[[], str],
     """Run a check body; its return is the pass message, a :class:`NotYet` the hint.
 
     The body runs with the caller's random state saved and restored, warnings silenced, and
-    ``forbidden`` watched in every :func:`call_learner` it makes.
-    """
+    ``forbidden`` watched in every :func:`call_learner` it makes; the result joins RECORDED."""
     token = _FORBIDDEN.set(tuple(forbidden))
     try:
         with torch.random.fork_rng(devices=[]), warnings.catch_warnings(), \
@@ -125,6 +127,8 @@ def run_check(name: str, body: Callable[[], str],
                                           f"{error}); please report this to the course authors.")
     finally:
         _FORBIDDEN.reset(token)
+    RECORDED.append((result, f"{getattr(body, '__module__', '')}:"
+                             f"{getattr(body, '__qualname__', '')}"))
     show(result)
     return result
 
@@ -173,13 +177,11 @@ def expect_callable(fn: Any, example: str) -> None:
 
 
 class _OutOfTime(BaseException):
-    """Raised by the alarm inside learner code that runs past the limit: a BaseException, so
-    that a learner's ``except Exception`` does not swallow it."""
+    """The alarm in learner code past its limit (no learner's ``except Exception`` stops it)."""
 
 
 def _alarm_available() -> bool:
-    """SIGALRM exists on POSIX only, and Python installs signal handlers on the main thread
-    only (Jupyter runs cells there)."""
+    """SIGALRM exists on POSIX only, and handlers are set on the main thread (Jupyter's)."""
     return (hasattr(signal, "setitimer") and hasattr(signal, "SIGALRM")
             and threading.current_thread() is threading.main_thread())
 
@@ -191,8 +193,7 @@ def time_limit(seconds: float) -> Iterator[None]:
     A real-time interval timer (SIGALRM). The handler and timer in place before are put back
     after, a running timer re-armed with what was left of it (at once if it would have fired
     meanwhile). Without SIGALRM (Windows, or a thread other than the main one) the code runs
-    WITHOUT a limit: Python cannot stop a thread from outside, so a learner's endless loop
-    hangs the cell as it would without the check.
+    WITHOUT a limit: Python cannot stop a thread from outside, so an endless loop hangs.
     """
     if not _alarm_available() or seconds <= 0:
         yield
@@ -218,11 +219,10 @@ def time_limit(seconds: float) -> Iterator[None]:
 
 
 def _resolve(dotted: str):
-    """The object a dotted name points to, or None when its module is not imported.
-
-    A module that is not imported yet cannot have been called by learner code written before
-    the check ran, except by code that imports it on the way; a ``package=True`` entry for the
-    same package catches that. deepfm_lite's own modules are imported (they are cheap)."""
+    """The object a dotted name points to, or None when its module is not imported:
+    learner code written before the check cannot have called a module not yet imported, except
+    by importing it on the way, which a ``package=True`` entry for the package catches.
+    deepfm_lite's own modules are imported (they are cheap)."""
     module_name, _, attribute = dotted.rpartition(".")
     module = sys.modules.get(module_name)
     if module is None and module_name.split(".")[0] == "deepfm_lite":
@@ -295,8 +295,7 @@ def call_learner(fn: Callable, *args, what: str, inputs: str = "",
     """Call learner code and return what it returns; every problem becomes a :class:`NotYet`.
 
     The call is stopped after :data:`CALL_TIMEOUT_S` seconds; calls into the check's forbidden
-    library code are named; an exception is quoted, followed by ``hint_for(error)`` when that
-    is given (a hint chosen by the error).
+    library code are named; an exception is quoted, then ``hint_for(error)`` when given.
     """
     entries = _FORBIDDEN.get()
     where = f" when called with {inputs}" if inputs else ""
