@@ -1,5 +1,6 @@
-"""check_fm_second_order (exercise 02): O(k n) forms pass; the usual mistakes, the O(k n^2)
-form, NumPy or float64 answers and the package's own functions are named."""
+"""check_fm_second_order (exercise 02): O(k n) forms pass; the usual mistakes (each named, and
+several at once named together), the O(k n^2) form, NumPy or float64 answers and the package's
+own functions are named."""
 
 from __future__ import annotations
 
@@ -62,6 +63,59 @@ def fm_gram_matrix(embeddings):
 ])
 def test_fm_names_the_mistake(fn, hint):
     fails_with(checks.check_fm_second_order(fn), hint)
+
+
+def fm_summed_before_squaring(embeddings):
+    """The learner's reading of "square of the sum": every number of the row summed, squared."""
+    square_of_sum = embeddings.sum(dim=(1, 2)).pow(2)
+    sum_of_squares = embeddings.pow(2).sum(dim=(1, 2))
+    return 0.5 * (square_of_sum - sum_of_squares)
+
+
+def fm_flattened(embeddings):
+    """The same mistake reached by flattening first: [batch, fields * k], then the formula."""
+    flat = embeddings.flatten(1)
+    return 0.5 * (flat.sum(dim=1).pow(2) - flat.pow(2).sum(dim=1))
+
+
+@pytest.mark.parametrize("fn, hints", [
+    (fm_summed_before_squaring, ["you summed over the fields AND the k latent dimensions before "
+                                 "squaring", "multiplies different latent dimensions",
+                                 "Sum over the fields only (dim 1)"]),
+    (fm_flattened, ["summed over the fields AND the k latent dimensions before squaring"]),
+    (lambda e: (0.5 * e.sum(1).pow(2) - e.pow(2).sum(1)).sum(1),
+     ["the 1/2 multiplies only the square of the sum"]),
+    (lambda e: 0.5 * (e.sum(1).pow(2).sum(1) - e.sum(2).pow(2).sum(1)),
+     ["you subtract the wrong term", "squares each field's sum over k"]),
+    (lambda e: 0.5 * (e.sum(1).pow(2) - e.sum(1)).sum(1),
+     ["you subtract the wrong term", "is not squared"]),
+    (lambda e: 0.5 * (e.sum(1).pow(2) - e.pow(2).mean(1)).sum(1),
+     ["you subtract the wrong term", "averaged over the fields"]),
+    (lambda e: 0.5 * (e.mean(1).pow(2) - e.pow(2).sum(1)).sum(1),
+     ["you average over the fields inside the square"]),
+    (lambda e: 0.5 * (e.sum(1).pow(2) + e.pow(2).sum(1)).sum(1),
+     ["the sum of squares is added, not subtracted", "i = j"]),
+    (lambda e: 0.5 * (e.pow(2).sum(1) - e.sum(1).pow(2)).sum(1), ["the sign is flipped"]),
+    (lambda e: 0.5 * (e.sum(0).pow(2) - e.pow(2).sum(0)).sum(1),
+     ["returned shape [5], expected [6]", "you summed over dim 0, the batch"]),
+])
+def test_fm_names_each_usual_mistake(fn, hints):
+    fails_with(checks.check_fm_second_order(fn), *hints)
+
+
+@pytest.mark.parametrize("fn, hints", [
+    (lambda e: e.sum(dim=(1, 2)).pow(2) - e.pow(2).sum(dim=(1, 2)),
+     ["2 mistakes at once", "(1) the 1/2 is missing", "(2) you summed over the fields AND the k "
+                                                      "latent dimensions before squaring"]),
+    (lambda e: (e.sum(2).pow(2) - e.pow(2).sum(2)).sum(1),
+     ["2 mistakes at once", "1/2 is missing", "wrong axis"]),
+    (lambda e: 0.5 * (e.sum(dim=(1, 2)).pow(2) - e.pow(2).sum(dim=(1, 2))) / e.shape[2],
+     ["2 mistakes at once", "before squaring", "average over the k latent dimensions"]),
+    (lambda e: e.sum(1).pow(2).sum(1) - e.sum(2).pow(2).sum(1),
+     ["2 mistakes at once", "1/2 is missing", "you subtract the wrong term"]),
+])
+def test_fm_names_two_mistakes_made_at_once(fn, hints):
+    fails_with(checks.check_fm_second_order(fn), *hints)
 
 
 def fm_numpy(embeddings):

@@ -433,7 +433,7 @@ def test_every_letter_is_the_answer_in_at_least_a_fifth_of_the_questions():
 
 
 RETIRED_ZH = ("好在线上实时服务", "未登录", "挑樱桃", "少年男生", "点击率预测", "类别 x", "x 类别",
-              "x 时间", "x 年龄")
+              "x 时间", "x 年龄", "× 乘以", "深度部分两个部分")
 
 
 def test_retired_chinese_phrasings_are_gone():
@@ -484,3 +484,92 @@ def test_the_bank_corrects_the_wide_and_deep_separate_training_misconception():
                     assert "jointly" in option.why["en"] and "联合训练" in option.why["zh"], qid
                     corrected.append(qid)
     assert {"05.shared_embedding", "08.table1_wide_deep"} <= set(corrected), corrected
+
+
+# --------------------------------------------------------------------------- content fixes (#26)
+
+# Words that make a claim absolute. A bank whose wrong options use them far more often than its
+# right ones teaches "pick the hedged option" instead of the course (before #26: 28% of wrong
+# options against 9% of right ones, in English).
+ABSOLUTE = {
+    "en": re.compile(r"\b(?:always|never|only|must|cannot|all|none)\b", re.IGNORECASE),
+    "zh": re.compile("总是|总会|一直|永远|始终|从不|从未|从来|只|仅|唯一|必须|一定|不能|无法|不可能"
+                     "|所有|全部|一切|一律|没有|毫无|根本"),
+}
+
+
+def absolute_word_rates(entries: list[dict], lang: str) -> tuple[float, float]:
+    """Shares of right options and of wrong options whose ``lang`` text has an absolute word."""
+    right, wrong = [], []
+    for entry in entries:
+        for letter, option in entry["options"].items():
+            found = bool(ABSOLUTE[lang].search(option["text"][lang]))
+            (right if letter == entry["answer"] else wrong).append(found)
+    return sum(right) / len(right), sum(wrong) / len(wrong)
+
+
+def absolute_word_imbalance(entries: list[dict], lang: str) -> str | None:
+    """Why the absolute words give answers away in ``lang``, or None when they do not."""
+    right, wrong = absolute_word_rates(entries, lang)
+    if abs(right - wrong) > 0.10:
+        return (f"absolute words ({lang}) in {right:.0%} of right options but {wrong:.0%} of "
+                f"wrong ones: more than 10 points apart")
+    return None
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_absolute_words_are_as_common_in_right_options_as_in_wrong_ones(lang):
+    entries = [entry for data in raw_bank().values() for entry in data["questions"]]
+    message = absolute_word_imbalance(entries, lang)
+    assert message is None, message
+
+
+def test_the_absolute_word_check_catches_a_bank_that_hedges_only_its_right_options():
+    """The pattern of 07.hidden_layers before #26: the right option the only hedged one."""
+    def option(en: str, zh: str) -> dict:
+        return {"text": {"en": en, "zh": zh}}
+
+    entries = [{"answer": "B", "options": {
+        "A": option("Always better: the more layers, the better.", "一直在变好：层数越多越好。"),
+        "B": option("Better at first, then worse; about three did best.",
+                    "起初变好，之后变差；大约 3 层最好。"),
+        "C": option("It cannot help: every added layer only hurts.",
+                    "不能带来提升：加层只会变差。"),
+        "D": option("No effect at all.", "所有层数的效果都一样。"),
+    }}]
+    for lang in quiz.LANGUAGES:
+        assert absolute_word_rates(entries, lang) == (0.0, 1.0)
+        assert "more than 10 points apart" in absolute_word_imbalance(entries, lang)
+    assert not ABSOLUTE["en"].search("Small gains overall, called a draw by the Allies")
+
+
+def test_the_right_option_is_never_the_only_one_without_an_absolute_word():
+    for qid in quiz.questions():
+        question = quiz.get(qid)
+        for lang in quiz.LANGUAGES:
+            hedged = [o.letter for o in question.options if not ABSOLUTE[lang].search(o.text[lang])]
+            assert hedged != [question.answer], f"{qid} ({lang}): only the answer is hedged"
+
+
+def test_sharing_and_the_two_parts_are_keyed_as_the_notebooks_show_them():
+    """05: sharing buys one table and a joint gradient, the FM part removes the crosses, and no
+    accuracy gain held across settings; 00: the split by order is by design, not guaranteed."""
+    shared = quiz.get("05.shared_embedding")
+    assert "innovation" not in shared.question["en"] and "创新" not in shared.question["zh"]
+    right = shared.option(shared.answer)
+    assert "one table instead of two" in right.why["en"] and "joint gradient" in right.why["en"]
+    assert "FM part" in right.why["en"] and "no accuracy gain" in right.why["en"]
+    assert all(word in right.why["zh"] for word in ("少一张表", "联合梯度", "FM 部分", "精度提升"))
+    assert "嵌入层" in right.text["zh"] and "embedding" not in right.text["zh"] + right.why["zh"]
+    two_parts = quiz.get("00.two_parts")
+    why = two_parts.option(two_parts.answer).why
+    assert "not a guarantee" in why["en"] and "notebook 05" in why["en"]
+    assert "并没有保证" in why["zh"] and "notebook 05" in why["zh"]
+
+
+def test_table1_fnn_and_the_subtracted_squares_say_what_they_mean():
+    fnn = quiz.get("08.table1_fnn")
+    assert not any(option.text["en"].startswith("None") for option in fnn.options)
+    squares = quiz.get("02.why_subtract_squares")
+    right = squares.option(squares.answer).text["en"]
+    assert "without them" not in right and "twice" in right

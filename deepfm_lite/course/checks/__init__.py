@@ -18,10 +18,11 @@ generators and build the learner's modules inside :func:`torch.random.fork_rng`.
 
 Layout: ``common`` holds what every check shares (the result and its display, calling learner
 code with a time limit and a watch for forbidden library calls, reading what it returns,
-comparing numbers); each ``exNN_*`` module holds the check of exercise NN and nothing else.
-Exercise modules import from ``common`` only, except ``ex05_deepfm``, which reuses the
-references of exercises 02 and 03; no module of the package imports from this ``__init__``,
-so there are no import cycles.
+comparing numbers); each ``exNN_*`` module holds the check of exercise NN and nothing else,
+``ex05_parts`` the probes of exercise 05 that test its FM and deep parts one at a time.
+Exercise modules import from ``common`` only, except ``ex05_deepfm`` and ``ex05_parts``, which
+reuse the references of exercises 02 and 03; no module of the package imports from this
+``__init__``, so there are no import cycles.
 """
 
 from .common import NOT_WRITTEN, NOT_YET, PASS_MARK, CheckResult

@@ -45,31 +45,85 @@ def pairwise_reference(e: torch.Tensor) -> np.ndarray:
     return total.numpy()
 
 
+# The usual mistakes, one sentence each. A wrong answer is matched against every combination of
+# them (the terms, how they are combined, the 1/2, the reduction over k), and the hint names each
+# mistake of the first combination it equals, so two mistakes at once are both named.
+HALF_MISSING = ("the 1/2 is missing: the square of the sum counts every pair (i, j) twice, once "
+                "as (i, j) and once as (j, i).")
+HALF_ON_FIRST = ("the 1/2 multiplies only the square of the sum: it halves the whole difference, "
+                 "0.5 * (square_of_sum - sum_of_squares).")
+SUMMED_BEFORE_SQUARING = (
+    "you summed over the fields AND the k latent dimensions before squaring: (sum_i sum_k "
+    "e_ik)^2 also multiplies different latent dimensions with each other (e_ik * e_jl with "
+    "k != l), which FM's inner products never do. Sum over the fields only (dim 1), square each "
+    "of the k sums, then sum over k at the end.")
+WRONG_AXIS = ("you sum over the wrong axis: sum over the FIELDS (dim 1) inside the square, then "
+              "sum over the k latent dimensions (dim 2) at the end.")
+MEAN_INSIDE = ("you average over the fields inside the square: square the SUM over the fields, "
+               "(sum_i e_ik)^2 (.sum(dim=1), not .mean(dim=1)).")
+NOT_SUBTRACTED = ("the sum of squares is not subtracted: without it the result also counts each "
+                  "field with itself (i = j).")
+SUBTRACTS_FIELD_SUMS = ("you subtract the wrong term: sum_i (sum_k e_ik)^2 squares each field's "
+                        "sum over k. Subtract the sum of the squares, sum_i e_ik^2: square each "
+                        "number e_ik first, then sum over the fields (and over k).")
+SUBTRACTS_UNSQUARED = ("you subtract the wrong term: sum_i e_ik is not squared. Subtract the sum "
+                       "of the squares, sum_i e_ik^2 (embeddings.pow(2) summed over the fields).")
+SUBTRACTS_MEAN = ("you subtract the wrong term: the squares are averaged over the fields. "
+                  "Subtract their sum, sum_i e_ik^2 (.sum(dim=1), not .mean(dim=1)).")
+ADDED = ("the sum of squares is added, not subtracted: your sum includes the i = j terms "
+         "<e_i, e_i>; FM only pairs different fields, i < j.")
+FLIPPED = "the sign is flipped: it is (square of the sum) MINUS (sum of the squares)."
+AVERAGE_K = "you average over the k latent dimensions; sum over them instead."
+CANCEL = ("your two terms are equal, so they cancel: square AFTER summing over the fields for the "
+          "first term, (sum_i e_i)^2, and BEFORE summing for the second, sum_i e_i^2.")
+
+
+def _first_terms(e: torch.Tensor) -> list[tuple[torch.Tensor, str | None]]:
+    """The square of the sum, per row, as written right and as the usual mistakes write it."""
+    return [(e.sum(dim=1).pow(2).sum(dim=1), None),
+            (e.sum(dim=(1, 2)).pow(2), SUMMED_BEFORE_SQUARING),
+            (e.sum(dim=2).pow(2).sum(dim=1), WRONG_AXIS),
+            (e.mean(dim=1).pow(2).sum(dim=1), MEAN_INSIDE)]
+
+
+def _second_terms(e: torch.Tensor) -> list[tuple[torch.Tensor, str | None]]:
+    """The sum of the squares, per row, right and wrong (None: nothing subtracted)."""
+    return [(e.pow(2).sum(dim=(1, 2)), None),
+            (torch.zeros(e.shape[0], dtype=e.dtype), NOT_SUBTRACTED),
+            (e.sum(dim=2).pow(2).sum(dim=1), SUBTRACTS_FIELD_SUMS),
+            (e.sum(dim=(1, 2)), SUBTRACTS_UNSQUARED),
+            (e.pow(2).mean(dim=1).sum(dim=1), SUBTRACTS_MEAN)]
+
+
+def mistake_hint(sentences: list[str]) -> str:
+    """One mistake's sentence, or every sentence of several, numbered."""
+    if len(sentences) == 1:
+        return sentences[0]
+    return (f"your result has {len(sentences)} mistakes at once: "
+            + " ".join(f"({n}) {s}" for n, s in enumerate(sentences, 1)))
+
+
 def _fm_mistakes(e: torch.Tensor) -> list[tuple[np.ndarray, str]]:
+    """Every combination of the usual mistakes with its hint, fewest mistakes first."""
     e = e.double()
-    right = torch.as_tensor(pairwise_reference(e))
-    square_of_sum = e.sum(dim=1).pow(2)
-    sum_of_squares = e.pow(2).sum(dim=1)
     k = e.shape[2]
-    return [(v.numpy(), hint) for v, hint in [
-        (2 * right, "your result is twice the right one: the 1/2 is missing. The square of the "
-                    "sum counts every pair (i, j) twice, once as (i, j) and once as (j, i)."),
-        (torch.zeros_like(right), "your two terms are equal, so they cancel: square AFTER "
-                                  "summing over the fields for the first term, (sum_i e_i)^2, "
-                                  "and BEFORE summing for the second, sum_i e_i^2."),
-        (0.5 * (e.sum(dim=2).pow(2) - e.pow(2).sum(dim=2)).sum(dim=1),
-         "you sum over the wrong axis: sum over the FIELDS (dim 1) inside the square, then "
-         "sum over the k latent dimensions (dim 2) at the end."),
-        (0.5 * square_of_sum.sum(dim=1), "the sum of squares is not subtracted: without it "
-                                         "the result also counts each field with itself "
-                                         "(i = j)."),
-        (right + sum_of_squares.sum(dim=1), "your sum includes the i = j terms <e_i, e_i>; FM "
-                                            "only pairs different fields, i < j."),
-        (-right, "the sign is flipped: it is (square of the sum) MINUS (sum of the squares)."),
-        (right / k, "you average over the k latent dimensions; sum over them instead."),
-        (0.5 * (square_of_sum - sum_of_squares).mean(dim=1),
-         "you average over the k latent dimensions; sum over them instead."),
-    ]]
+    combining = [(lambda a, b: 0.5 * (a - b), None), (lambda a, b: a - b, HALF_MISSING),
+                 (lambda a, b: 0.5 * a - b, HALF_ON_FIRST), (lambda a, b: 0.5 * (a + b), ADDED),
+                 (lambda a, b: 0.5 * (b - a), FLIPPED)]
+    found: list[tuple[int, np.ndarray, list[str]]] = []
+    for first, first_hint in _first_terms(e):
+        for second, second_hint in _second_terms(e):
+            for combine, combine_hint in combining:
+                if second_hint == NOT_SUBTRACTED and combine_hint not in (None, HALF_MISSING):
+                    continue  # nothing to add, flip or halve apart
+                for divisor, k_hint in ((1, None), (k, AVERAGE_K)):
+                    hints = [h for h in (combine_hint, first_hint, second_hint, k_hint) if h]
+                    if hints:
+                        found.append((len(hints), (combine(first, second) / divisor).numpy(),
+                                      hints))
+    found.sort(key=lambda item: item[0])
+    zeros = np.zeros(e.shape[0])
+    return [(zeros, CANCEL)] + [(value, mistake_hint(hints)) for _, value, hints in found]
 
 
 class _OpCounter(TorchFunctionMode):
@@ -122,9 +176,13 @@ def check_fm_second_order(fn: Callable) -> CheckResult:
     implementation that loops over or materialises all field pairs gives the right numbers but
     is reported as the O(k n^2) form the exercise replaces.
 
-    Caught mistakes: the missing 1/2, squaring before summing (the terms cancel), summing
-    over the wrong axis, sum of squares not subtracted, i = j pairs included, flipped sign,
-    averaging over k, a wrong output shape ([batch, k], [batch, 1], a scalar), a NumPy array
+    Caught mistakes, each named, and named together when several are made at once: the
+    missing 1/2 (or the 1/2 on the first term only), squaring before summing (the terms
+    cancel), summing over the fields and k before squaring, summing over the wrong axis, a
+    mean over the fields inside the square, the sum of squares not subtracted, the wrong term
+    subtracted (each field's sum over k squared, the numbers unsquared, their mean), the sum of
+    squares added (i = j pairs included), flipped sign, averaging over k, a sum over the batch,
+    a wrong output shape ([batch, k], [batch, 1], [fields], a scalar), a NumPy array
     or a float64 tensor returned, the pairwise O(k n^2) form, and calling the package's
     ``fm_second_order`` or ``fm_second_order_pairwise`` instead of writing it.
     """
@@ -135,7 +193,7 @@ def check_fm_second_order(fn: Callable) -> CheckResult:
         gen = torch.Generator().manual_seed(3)
         for shape in [(6, 5, 4), (3, 9, 2), (2, 2, 3)]:
             e = torch.randn(*shape, generator=gen)
-            batch, _, k = shape
+            batch, n_fields, k = shape
             got = as_tensor_output(
                 call_learner(fn, e.clone(), what=what, inputs=f"a tensor of shape {list(shape)}"),
                 what, "a tensor of shape [batch]", like=e)
@@ -145,6 +203,8 @@ def check_fm_second_order(fn: Callable) -> CheckResult:
                             "sum without keepdim).",
                 (): "you summed over the batch too; keep one value per row.",
                 (1,): "you summed over the batch too; keep one value per row.",
+                (n_fields,): "you summed over dim 0, the batch: the input is [batch, fields, "
+                             "k], so the fields are dim 1.",
                 (k,): "you summed over the batch; sum over the fields and k, per row.",
             })
             right = pairwise_reference(e)

@@ -16,18 +16,24 @@ from torch import nn
 from .common import (
     CheckResult,
     NotYet,
-    as_array,
     build_module,
-    call_learner,
     close,
     expect_callable,
     match_mistake,
     name_of,
     run_check,
-    with_article,
 )
 from .ex02_fm_second_order import pairwise_reference
 from .ex03_embedding_lookup import lookup_case, offsets_of
+from .ex05_parts import (
+    VALUES_TWICE,
+    check_deep_input,
+    check_deep_reading,
+    check_dropout,
+    check_eval_is_deterministic,
+    fm_reading_hint,
+    forward_logits,
+)
 
 CHECK_FIELD_DIMS = (5, 3, 4, 2)
 
@@ -37,6 +43,14 @@ TWO_PROBABILITIES_HINT = ("adds two probabilities (sigmoid(y_FM) + sigmoid(y_DNN
                           "loss or predict_proba applies that one sigmoid.")
 ORDER1_MISSING = ("the order-1 term <w, x> + b is missing: y_FM = <w, x> + b + sum_{i<j} "
                   "<V_i, V_j> x_i x_j (Equation 2)")
+DEEP_SIGMOID = ("the deep part ends with its own sigmoid: with its weights set to zero it still "
+                "adds sigmoid(0) = 0.5 to the logit. y_DNN is the last linear layer's output as it "
+                "is (Equation 1 adds it to y_FM, then ONE sigmoid, applied by the loss or "
+                "predict_proba): remove the deep part's sigmoid.")
+FM_SIGMOID = ("the FM part has its own sigmoid: with every weight but the table set to zero your "
+              "output is sigmoid(y_FM), not y_FM. Equation 1 adds the two parts' logits, y_FM + "
+              "y_DNN, and applies ONE sigmoid to the sum (the loss or predict_proba does it): "
+              "remove the FM part's sigmoid.")
 ORDER1_HOW = ("One weight per feature (FeaturesLinear(field_dims), or "
               "nn.Embedding(sum(field_dims), 1) read at rows offset_f + id) gives <w, x> = "
               "sum_f w[offset_f + id_f] * x_f.")
@@ -50,16 +64,6 @@ def _deepfm_inputs(field_dims: Sequence[int], batch: int = 8):
 def _embedding_tables(model: nn.Module, total: int) -> list[nn.Parameter]:
     return [p for p in model.parameters() if p.dim() == 2 and p.shape[0] == total
             and p.shape[1] > 1]
-
-
-def _forward(model: nn.Module, ids, values, what: str) -> torch.Tensor:
-    out = call_learner(model, ids, values, what=what,
-                       inputs="ids and values of shape [batch, fields]")
-    if not isinstance(out, torch.Tensor):
-        as_array(out, what, "a tensor of logits, shape [batch]")
-        raise NotYet(f"{what} returned {with_article(type(out).__name__)}; forward must return "
-                     "a torch tensor of logits, shape [batch], so gradients can flow.")
-    return out
 
 
 def _model_under_check(model, field_dims) -> tuple[nn.Module, tuple[int, ...], str]:
@@ -119,7 +123,7 @@ def _check_logits(model: nn.Module, ids, values, what: str) -> None:
     with torch.no_grad():
         for param in probe.parameters():
             param.copy_(torch.randn(param.shape, generator=gen))
-        out = _forward(probe, ids, values, what)
+        out = forward_logits(probe, ids, values, what)
     low, high = float(out.min()), float(out.max())
     if 0 <= low and high <= 1:
         raise NotYet(f"{what} returns probabilities (every output stays in [0, 1] even with "
@@ -141,7 +145,7 @@ def _table_gradient(model: nn.Module, table_index: int, ids, values, what: str,
                 if i != table_index:
                     param.zero_()
     model.zero_grad(set_to_none=True)
-    out = _forward(model, ids, values, what)
+    out = forward_logits(model, ids, values, what)
     if not out.requires_grad:
         raise NotYet(f"{what}'s output does not depend on any trainable weight (is forward "
                      "wrapped in torch.no_grad() or detached?).")
@@ -151,20 +155,27 @@ def _table_gradient(model: nn.Module, table_index: int, ids, values, what: str,
         else grad.detach().clone()
 
 
-def _check_fm_term(fm_only: np.ndarray, table: torch.Tensor, field_dims, ids, values) -> None:
+def _check_fm_term(fm_only: np.ndarray, table: torch.Tensor, field_dims, ids, values,
+                   reading_hint: str | None) -> None:
     e = table.detach()[ids + offsets_of(field_dims)] * values.unsqueeze(-1)
     right = pairwise_reference(e)
     if close(fm_only, right, rtol=1e-4, atol=1e-5):
         return
+    sigmoid = 1 / (1 + np.exp(-right))
     match_mistake(fm_only, [
         (2 * right, "the FM part's order-2 term is twice the right one: the 1/2 is missing."),
         (pairwise_reference(table.detach()[ids] * values.unsqueeze(-1)),
-         "the shared table is read without per-field offsets: add each field's offset to its "
-         "ids (or use deepfm_lite.layers.FeaturesEmbedding)."),
+         "the FM part reads the shared table without per-field offsets: add each field's "
+         "offset to its ids (or use deepfm_lite.layers.FeaturesEmbedding)."),
         (pairwise_reference(table.detach()[ids + offsets_of(field_dims)]),
-         "the field vectors are not multiplied by their values x_i."),
-        (1 / (1 + np.exp(-right)) + 0.5, f"your model {TWO_PROBABILITIES_HINT}"),
+         "the FM part's field vectors are not multiplied by their values x_i."),
+        (pairwise_reference(e * values.unsqueeze(-1)), VALUES_TWICE),
+        (sigmoid + 0.5, f"your model {TWO_PROBABILITIES_HINT}"),
+        (right + 0.5, DEEP_SIGMOID),
+        (sigmoid, FM_SIGMOID),
     ])
+    if reading_hint is not None:
+        raise NotYet(reading_hint)
     raise NotYet("with the deep part and the order-1 weights set to zero your output should be "
                  "exactly FM's order-2 term sum_{i<j} <V_i, V_j> x_i x_j over the shared table "
                  "(rows offset_f + id); it is not.")
@@ -185,11 +196,15 @@ def _check_both_parts_use_the_table(model: nn.Module, table: nn.Parameter, field
         raise NotYet("the FM part sends no gradient to the shared table: its order-2 term "
                      "sum_{i<j} <V_i, V_j> x_i x_j must be computed from the same embeddings "
                      "the deep part reads (not detached, not left out).")
-    _check_fm_term(fm_only.numpy(), table, field_dims, ids, values)
-    deep_share = float((grad_full - grad_fm).abs().max())
+    grad_deep = grad_full - grad_fm
+    _check_fm_term(fm_only.numpy(), table, field_dims, ids, values,
+                   fm_reading_hint(grad_fm, grad_deep, field_dims, ids))
+    deep_share = float(grad_deep.abs().max())
     if deep_share <= 1e-7 * max(float(grad_full.abs().max()), 1e-12):
         raise NotYet("the deep part sends no gradient to the shared table: feed the MLP the "
                      "same field embeddings as the FM part (flattened, not detached).")
+    check_deep_reading(grad_deep, grad_fm, field_dims, ids)
+    check_deep_input(model, table, field_dims, ids, values, what)
 
 
 def _order1_candidates(model: nn.Module, total: int) -> list[int]:
@@ -209,7 +224,7 @@ def _order1_output(model: nn.Module, index: int, ids, values, what: str):
                 param.copy_(torch.randn(param.shape, generator=gen))
             else:
                 param.zero_()
-        out = _forward(probe, ids, values, what)
+        out = forward_logits(probe, ids, values, what)
     return out.double().numpy(), params[index].detach().reshape(-1)
 
 
@@ -258,18 +273,30 @@ def check_deepfm(model, field_dims: Sequence[int] | None = None) -> CheckResult:
     What is checked, on a copy (the learner's weights are not touched): the output shape;
     exactly one embedding table with ``sum(field_dims)`` rows (more than one means the FM and
     deep parts do not share it, as in FM&DNN); the deep part reads the concatenated field
-    vectors; the output is a logit; with every weight except that table set to zero the output
-    is FM's order-2 term over the table (so the FM part reads it, with offsets, values and the
-    1/2); the FM part and the deep part both send gradient to the table; with every weight
-    except the order-1 weights set to zero the output is <w, x>.
+    vectors; in eval mode the output does not change from one pass to the next; the output is a
+    logit; with every weight except that table set to zero the output is FM's order-2 term over
+    the table (so the FM part reads it, with offsets, values and the 1/2, and no part adds a
+    sigmoid of its own); the FM part and the deep part both send gradient to the table; then
+    each part on its own (``ex05_parts``): the rows and columns of the table each part sends
+    gradient to (the rows ``offset_f + id`` of every field, every column), what the deep part's
+    first nn.Linear receives (the FM part's vectors, flattened); with every weight except the
+    order-1 weights set to zero the output is <w, x>; last, dropout in training mode: its p is
+    the class's ``dropout`` argument, torch's drop probability.
 
     Caught mistakes: a [batch, 1] output, a [batch, batch] output (the deep part's [batch, 1]
     broadcast against the FM part's [batch]), no table or two tables, the deep part fed the sum
     of the field vectors, a probability returned (a sigmoid inside), two probabilities added
-    (sigmoid(y_FM) + sigmoid(y_DNN)), the 1/2 missing, the table read without offsets, values
-    not multiplied in, the order-2 term left out or detached, the deep part detached or fed
-    something else, the order-1 term missing (or its weights never added), read without
-    offsets or not multiplied by the values.
+    (sigmoid(y_FM) + sigmoid(y_DNN)), a sigmoid on the FM part alone or on the deep part alone,
+    the 1/2 missing, the table read without offsets (by both parts, by the FM part alone, or by
+    the deep part alone), rows other than the active features' read by either part, values not
+    multiplied in or multiplied twice (by the FM part, or by the deep part alone), the two
+    parts reading different slices of each vector (or one part only some of its columns), the
+    deep part leaving out a field, the order-2 term left out or detached, the deep part
+    detached or fed something else, the order-1 term missing (or its weights never added), read
+    without offsets or not multiplied by the values; dropout still on in eval mode (F.dropout
+    without training=self.training), the paper's keep probability passed as torch's drop
+    probability (p = 1 - dropout; without the class's default, any p above 0.5), a p that
+    ignores the ``dropout`` argument, and no dropout at all although ``dropout`` > 0.
     """
 
     def body() -> str:
@@ -277,12 +304,15 @@ def check_deepfm(model, field_dims: Sequence[int] | None = None) -> CheckResult:
         built.eval()  # dropout off: the comparisons below need a deterministic forward
         ids, values = _deepfm_inputs(dims)
         total = sum(dims)
-        _check_output_shape(_forward(built, ids, values, what), ids.shape[0], what)
+        _check_output_shape(forward_logits(built, ids, values, what), ids.shape[0], what)
         table = _shared_table(built, total, what)
         _check_deep_input_width(built, len(dims), table.shape[1])
+        check_eval_is_deterministic(built, ids, values, what)
+        dropout_probe = copy.deepcopy(built)  # before the probes below change its weights
         _check_logits(built, ids, values, what)
         _check_both_parts_use_the_table(built, table, dims, ids, values, what)
         _check_order1_term(built, dims, ids, values, what)
+        check_dropout(dropout_probe, model, ids, values, what)
         k = table.shape[1]
         return (f"one shared table [{total} x {k}], read by the FM part (order-2 term right) and "
                 "the deep part, both sending it gradient; the order-1 term <w, x> is right and "
