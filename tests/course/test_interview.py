@@ -591,3 +591,42 @@ def test_the_parsers_rebuild_the_loaded_bank():
     rebuilt = mock_interview.parse_mock_bank(_raw("mock_interview"), "x")
     assert rebuilt == (mock_interview.FOLLOW_UP_POINTS, mock_interview.MOCK_QUESTIONS,
                        mock_interview.DEFAULT_FOLLOW_UPS, mock_interview.UI)
+
+
+# ---- the round on multi-valued fields (#26, "what an interviewer asks next") ------------------
+
+
+def test_the_multi_valued_round_exists_and_is_reached_after_the_default_path():
+    question = mock_interview.get_mock("multi_valued")
+    assert "Company*" in question.question["en"] and "Company*" in question.question["zh"]
+    assert [point.name for point in question.checklist] == ["mv_pool", "mv_one_vector", "mv_mask"]
+    # the last default follow-up: a four-round interview never gets there, a full one does
+    assert mock_interview.DEFAULT_FOLLOW_UPS[-1] == "multi_valued"
+    mock = mock_interview.MockInterview(rounds=mock_interview.MAX_ROUNDS)
+    while not mock.done:
+        mock.answer(_full_answer(mock, "en"))
+    assert mock.asked[-1] == "multi_valued" and mock.history[-1][2].missed == []
+    # and the follow-up of a missed embedding point once its other follow-ups were asked
+    asked = ["opening", "why_shared", "fm_cost"]
+    assert mock_interview.choose_follow_up("opening", ["embedding"], asked) == ("embedding",
+                                                                               "multi_valued")
+
+
+@pytest.mark.parametrize("answer, lang", [
+    ("I would sum-pool the embeddings of the downloaded apps, after padding the lists and masking "
+     "the padded slots, so the field is still one vector for the FM and the MLP.", "en"),
+    ("把每个应用的嵌入向量查出来做平均池化，列表先补齐，用掩码去掉 padding，这样字段还是一个向量。", "zh"),
+])
+def test_the_multi_valued_checklist_recognises_a_good_answer(answer, lang):
+    covered, missed = mock_interview.check_points("multi_valued", answer)
+    assert missed == [] and covered == ["mv_pool", "mv_one_vector", "mv_mask"]
+    assert mock_interview.pitfall_notes("multi_valued", answer, covered, lang) == []
+
+
+def test_the_multi_valued_round_names_a_missed_mask_and_the_concatenation_trap():
+    covered, missed = mock_interview.check_points(
+        "multi_valued", "Average the apps' vectors into one vector per field.")
+    assert covered == ["mv_pool", "mv_one_vector"] and missed == ["mv_mask"]
+    answer = "Concatenate the vectors of all the apps."
+    covered, _ = mock_interview.check_points("multi_valued", answer)
+    assert "width" in mock_interview.pitfall_notes("multi_valued", answer, covered, "en")[0]

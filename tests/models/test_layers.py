@@ -86,3 +86,69 @@ def test_keep_probability_conversion():
     assert keep_prob_to_dropout(1.0) == 0.0
     with pytest.raises(ValueError, match="keep_prob"):
         keep_prob_to_dropout(0.0)
+
+
+# ---- pooled_field: a multi-valued field (Company*'s downloaded apps) as one field vector ----
+
+
+def _apps_table():
+    from deepfm_lite.layers import FeaturesEmbedding
+    torch.manual_seed(0)
+    return FeaturesEmbedding([3, 6, 2], embed_dim=4, init_std=1.0)  # field 1: six "apps"
+
+
+def test_pooled_field_is_the_hand_computed_mean_and_sum_of_the_rows():
+    from deepfm_lite.layers import pooled_field
+    table = _apps_table()
+    ids = torch.tensor([[1, 4, 5], [2, 0, 0]])
+    mask = torch.tensor([[True, True, True], [True, False, False]])
+    rows = table.weight[3:9]  # field 1 starts at row 3
+    total = torch.stack([rows[1] + rows[4] + rows[5], rows[2]])
+    assert torch.allclose(pooled_field(table, 1, ids, mask, mode="sum"), total)
+    mean = torch.stack([(rows[1] + rows[4] + rows[5]) / 3, rows[2]])
+    assert torch.allclose(pooled_field(table, 1, ids, mask), mean)
+
+
+def test_a_padded_position_contributes_nothing_whatever_id_it_holds():
+    from deepfm_lite.layers import pooled_field
+    table = _apps_table()
+    mask = torch.tensor([[1, 1, 0, 0]])
+    for padding in ([0, 0], [5, 3], [-1, -1]):
+        ids = torch.tensor([[2, 4, *padding]])
+        for mode in ("sum", "mean"):
+            assert torch.allclose(pooled_field(table, 1, ids, mask, mode=mode),
+                                  pooled_field(table, 1, ids[:, :2], mask[:, :2], mode=mode))
+    empty = pooled_field(table, 1, torch.tensor([[3, 3]]), torch.tensor([[0, 0]]))
+    assert torch.equal(empty, torch.zeros(1, 4))  # no apps: the zero vector, no NaN
+
+
+def test_a_field_with_one_id_equals_the_ordinary_lookup():
+    from deepfm_lite.layers import pooled_field
+    table = _apps_table()
+    ids = torch.tensor([[0, 5, 1], [2, 3, 0]])
+    ordinary = table(ids, torch.ones(2, 3))[:, 1]
+    for mode in ("sum", "mean"):
+        one = pooled_field(table, 1, ids[:, 1:2], torch.ones(2, 1, dtype=torch.bool), mode=mode)
+        assert torch.equal(one, ordinary)
+
+
+def test_sum_pooling_gives_fm_the_pairs_of_each_id_with_the_other_fields():
+    from deepfm_lite.layers import fm_second_order, pooled_field
+    table = _apps_table()
+    ids, mask = torch.tensor([[1, 4]]), torch.ones(1, 2, dtype=torch.bool)
+    others = table(torch.tensor([[2, 0, 1]]), torch.ones(1, 3))[:, [0, 2]]  # fields 0 and 2
+    apps = pooled_field(table, 1, ids, mask, mode="sum")
+    fields = torch.cat([others, apps.unsqueeze(1)], dim=1)
+    pairs = (others[0, 0] * others[0, 1]).sum() + sum(
+        (others[0, f] * table.weight[3 + a]).sum() for f in range(2) for a in (1, 4))
+    assert torch.allclose(fm_second_order(fields), pairs.reshape(1), atol=1e-6)
+
+
+def test_pooled_field_names_bad_arguments():
+    from deepfm_lite.layers import pooled_field
+    table = _apps_table()
+    ids = torch.tensor([[1, 2]])
+    with pytest.raises(ValueError, match="mode"):
+        pooled_field(table, 1, ids, torch.ones(1, 2), mode="max")
+    with pytest.raises(ValueError, match="batch, length"):
+        pooled_field(table, 1, ids, torch.ones(1, 3))
