@@ -615,7 +615,8 @@ def test_the_multi_valued_round_exists_and_is_reached_after_the_default_path():
 @pytest.mark.parametrize("answer, lang", [
     ("I would sum-pool the embeddings of the downloaded apps, after padding the lists and masking "
      "the padded slots, so the field is still one vector for the FM and the MLP.", "en"),
-    ("把每个应用的嵌入向量查出来做平均池化，列表先补齐，用掩码去掉 padding，这样字段还是一个向量。", "zh"),
+    ("把每个应用的嵌入向量查出来做平均池化，列表先补齐，"
+     "用掩码去掉 padding，这样字段还是一个向量。", "zh"),
 ])
 def test_the_multi_valued_checklist_recognises_a_good_answer(answer, lang):
     covered, missed = mock_interview.check_points("multi_valued", answer)
