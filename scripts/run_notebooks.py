@@ -3,6 +3,8 @@
     python scripts/run_notebooks.py                 # notebooks/ and solutions/
     python scripts/run_notebooks.py notebooks/02_fm_math.ipynb
     python scripts/run_notebooks.py --time notebooks/0*.ipynb   # time them, save nothing
+    python scripts/run_notebooks.py --time --busy notebooks/00_course_map.ipynb  # beside a busy
+                                                                  # process, as on a busy laptop
 
 With ``--time`` every notebook runs the same way but nothing is written; the script prints a
 Markdown table of wall-clock seconds per notebook (the table in the README comes from it; run it
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -63,15 +66,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("paths", nargs="*", type=Path, help="notebooks (default: all)")
     parser.add_argument("--time", action="store_true",
                         help="save nothing; print a Markdown table of seconds per notebook")
+    parser.add_argument("--busy", action="store_true",
+                        help="with --time: keep one other process busy meanwhile, as a "
+                             "computer doing something else would")
     args = parser.parse_args(argv)
+    if args.busy and not args.time:
+        parser.error("--busy goes with --time")
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.busy else None
     paths = args.paths or sorted(p for folder in DEFAULT_FOLDERS
                                  for p in (ROOT / folder).glob("[0-9]*.ipynb"))
     if args.time:
         print("| notebook | seconds (wall clock, fresh kernel) |\n|---|---|")
-    for path in paths:
-        seconds = execute(path.resolve(), save=not args.time)
-        print(f"| `{path.stem}` | {seconds:.1f} |" if args.time else f"{seconds:6.1f} s  {path}",
-              flush=True)
+    try:
+        for path in paths:
+            seconds = execute(path.resolve(), save=not args.time)
+            print(f"| `{path.stem}` | {seconds:.1f} |" if args.time
+                  else f"{seconds:6.1f} s  {path}", flush=True)
+    finally:
+        if busy is not None:
+            busy.kill()
     return 0
 
 
