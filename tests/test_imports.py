@@ -259,3 +259,11 @@ def test_register_refuses_a_taken_or_missing_name():
     with pytest.raises(ValueError, match="Nameless needs a name of its own"):
         register(Nameless)
     assert list(MODELS) == CORE + BASELINES
+
+
+def test_every_folder_of_modules_is_a_regular_package():
+    """A folder of modules without ``__init__.py`` is a namespace package, which setuptools'
+    package discovery leaves out of a non-editable install."""
+    folders = {path.parent for path in PACKAGE_DIR.rglob("*.py")}
+    assert sorted(str(f.relative_to(REPO)) for f in folders
+                  if not (f / "__init__.py").exists()) == []
