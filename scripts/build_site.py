@@ -1,9 +1,10 @@
 """Build the course's static HTML edition: ``python scripts/build_site.py [--out site]``.
 
 Every notebook of ``notebooks/``, ``exercises/`` and ``solutions/`` becomes a page with its saved
-outputs (nothing is executed), ``notebooks/glossary.md`` becomes ``glossary.html``, and
-``index.html`` is the course map linking them all. Links between notebooks are rewritten from
-``.ipynb`` (and ``glossary.md``) to the pages. The folder can be copied to any web server or
+outputs (nothing is executed), the appendices ``notebooks/glossary.md`` and
+``notebooks/measuring.md`` become ``glossary.html`` and ``measuring.html``, and ``index.html``
+is the course map linking them all. Links are rewritten from ``.ipynb`` and ``.md`` to the
+pages. The folder can be copied to any web server or
 opened from disk.
 
 Quizzes: a saved quiz cell holds the question as text and HTML, then the answer widget, which
@@ -117,15 +118,19 @@ def static_quizzes(notebook: nbformat.NotebookNode) -> int:
 # --------------------------------------------------------------------------- pages
 
 
+APPENDICES = {"glossary": "Glossary", "measuring": "How the numbers were measured"}
+
+
 def rewrite_links(page: str) -> str:
-    """Point links at the built pages: ``x.ipynb`` -> ``x.html``, ``glossary.md`` ->
-    ``glossary.html`` (external links are left alone)."""
+    """Point links at the built pages: ``x.ipynb`` -> ``x.html``, the appendices
+    (``glossary.md``, ``measuring.md``) -> ``.html`` (external links are left alone)."""
     def local(match: re.Match) -> str:
         attribute, target = match.group(1), match.group(2)
         if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
             return match.group(0)
         target = re.sub(r"\.ipynb(?=$|#)", ".html", target)
-        target = re.sub(r"(^|/)glossary\.md(?=$|#)", r"\1glossary.html", target)
+        target = re.sub(r"^((?:\.\./)+)notebooks/", r"\1", target)  # chapters sit at the root
+        target = re.sub(r"(^|/)(glossary|measuring)\.md(?=$|#)", r"\1\2.html", target)
         return f'{attribute}="{target}"'
 
     return re.sub(r'(href|src)="([^"]*)"', local, page)
@@ -134,7 +139,8 @@ def rewrite_links(page: str) -> str:
 def navigation(depth: int) -> str:
     up = "../" * depth
     return (f'<nav class="site-nav"><a href="{up}index.html">Course map</a> · '
-            f'<a href="{up}glossary.html">Glossary</a></nav>')
+            f'<a href="{up}glossary.html">Glossary</a> · '
+            f'<a href="{up}measuring.html">How the numbers were measured</a></nav>')
 
 
 def notebook_outline(notebook: nbformat.NotebookNode) -> tuple[str, list[str]]:
@@ -182,7 +188,8 @@ def course_map(pages: dict[str, list[tuple[str, str, list[str]]]]) -> str:
              "anything. Quizzes show their question; unfold *Answer and explanations* after you "
              "have chosen. To run the code, answer with buttons and do the exercises, open the "
              "notebooks in JupyterLab (`jupyter lab notebooks/`). Terms in English and Chinese "
-             "are in the [glossary](glossary.md).", ""]
+             "are in the [glossary](glossary.md); how the numbers were measured is in the "
+             "[measuring appendix](measuring.md).", ""]
     for source, _, heading in PARTS:
         if not pages.get(source):
             continue
@@ -200,7 +207,7 @@ def build_site(out: Path, repo: Path = REPO, mathjax_url: str | None = None,
     """Build the edition into ``out`` (emptied first); returns the pages written.
 
     ``only`` limits the notebooks to those whose names start with one of its prefixes (for
-    quick builds); the index and the glossary are always written.
+    quick builds); the index and the appendices are always written.
     """
     if out.exists():
         shutil.rmtree(out)
@@ -216,11 +223,12 @@ def build_site(out: Path, repo: Path = REPO, mathjax_url: str | None = None,
             title, sections = convert_notebook(path, out / link, exporter, link.count("/"))
             pages.setdefault(source, []).append((link, title, sections))
             written.append(out / link)
-    glossary = (repo / "notebooks" / "glossary.md").read_text(encoding="utf-8")
-    (out / "glossary.html").write_text(markdown_page("Glossary", glossary), encoding="utf-8")
+    for name, title in APPENDICES.items():
+        text = (repo / "notebooks" / f"{name}.md").read_text(encoding="utf-8")
+        (out / f"{name}.html").write_text(markdown_page(title, text), encoding="utf-8")
     (out / "index.html").write_text(markdown_page("deepfm-lite course map", course_map(pages)),
                                     encoding="utf-8")
-    return written + [out / "glossary.html", out / "index.html"]
+    return written + [out / f"{name}.html" for name in APPENDICES] + [out / "index.html"]
 
 
 def main(argv: list[str] | None = None) -> int:

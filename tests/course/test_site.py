@@ -74,10 +74,10 @@ def test_every_internal_link_of_the_full_edition_resolves(site):
     assert broken_links(site) == []
 
 
-def test_the_course_map_links_every_notebook_and_the_glossary(site):
+def test_the_course_map_links_every_notebook_and_the_appendices(site):
     linked = {value for _, name, value in references(site / "index.html").references
               if name == "href"}
-    expected = {"glossary.html"}
+    expected = {"glossary.html", "measuring.html"}
     for source, folder, _ in build_site.PARTS:
         for notebook in (REPO / source).glob("[0-9][0-9]_*.ipynb"):
             expected.add(f"{folder}/{notebook.stem}.html" if folder else f"{notebook.stem}.html")
@@ -118,9 +118,10 @@ def test_a_quick_build_of_some_notebooks_from_the_command_line(tmp_path, capsys)
     (out / "stale.html").write_text("left from an older build")
     assert build_site.main(["--out", str(out), "--only", "07",
                             "--mathjax-url", "mathjax/tex-chtml.js"]) == 0
-    assert "wrote 5 pages" in capsys.readouterr().out  # 07, its exercise and solution, 2 more
+    assert "wrote 6 pages" in capsys.readouterr().out  # 07, its exercise and solution, 3 more
     assert not (out / "stale.html").exists()
     page = (out / "07_hyperparameters.html").read_text(encoding="utf-8")
     assert 'src="mathjax/tex-chtml.js' in page  # MathJax only when asked for
     assert {p.name for p in out.rglob("*.html")} == {
-        "07_hyperparameters.html", "07_ablation.html", "index.html", "glossary.html"}
+        "07_hyperparameters.html", "07_ablation.html", "index.html", "glossary.html",
+        "measuring.html"}
