@@ -59,7 +59,7 @@ def preview(seed: int) -> dict:
 
 
 def _pair_scores(model: torch.nn.Module, schema) -> pd.DataFrame:
-    """<V_age, V_category> for every age group and category, as in notebook 02, section 5b."""
+    """<V_age, V_category> for every age group and category, as in notebook 02, section 5."""
     def vectors(field: str, values) -> np.ndarray:
         start = int(layers.field_offsets(schema.field_dims)[schema.field_names.index(field)])
         rows = [start + 2 + schema[field].vocabulary.index(value) for value in values]
@@ -76,7 +76,7 @@ def _centred(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def unseen_pair(seed: int) -> dict:
-    """Notebook 02, section 5b: FM trained without any teen x games row, learning rate 1e-2.
+    """Notebook 02, section 5: FM trained without any teen x games row, learning rate 1e-2.
 
     The notebook's sample is fixed (seed 0); the seed here is the FM's (weights, batch order).
     """
@@ -150,8 +150,8 @@ CROSSES = (("gender", "category"), ("age_group", "category"), ("time_slot", "cat
 
 def ladder(seed: int) -> dict:
     """Notebook 08, section 3: LR, LR with the three planted crosses, FM and DeepFM on one split,
-    and DeepFM's order-3 difference at the top cell as a share of the planted one. One thread,
-    as the notebook. Sample, split and training all use the seed."""
+    and DeepFM's order-3 difference at the top cell as a share of the planted one. The notebook
+    reads these rows. Sample, split and training all use the seed."""
     data = load_dataset("appstore", 100_000, seed=seed)
     names = [f"{a}_x_{b}" for a, b in CROSSES]
     frames = tuple(f.assign(**{n: f[a] + "|" + f[b] for n, (a, b) in zip(names, CROSSES)})
@@ -230,11 +230,43 @@ def sharing(seed: int) -> list[dict]:
     return rows
 
 
+# ---- 05 · sharing where it should matter most: rare ids, a small budget --------------------------
+
+RARE_ROWS, RARE_EPOCHS, RARE_AT_MOST = 10_000, 3, 5  # as notebook 05, section 6
+
+
+def rare_ids(seed: int) -> dict:
+    """Notebook 05, section 6: DeepFM against FM&DNN trained on 10,000 app-store rows for three
+    epochs (no early stopping), scored on 100,000 fresh rows (sample seed 2024), overall and on
+    the rows whose user or app was seen at most five times in training.
+
+    Sample, split and training use the seed; the fresh rows are the same for every seed.
+    """
+    data = load_dataset("appstore", RARE_ROWS, seed=seed)
+    train = data.frames[0]
+    fresh = make_appstore(100_000, seed=2024)
+    rare = analysis.rare_id_rows(train, fresh, at_most=RARE_AT_MOST)
+    fresh_ids = data.schema.transform(fresh)
+    row = {f"{field}_rare_share": float((train[field].value_counts() <= RARE_AT_MOST).mean())
+           for field in ("user_id", "app_id")}
+    row["rare_row_share"] = float(rare.mean())
+    row["oracle_auc"] = dl.auc(fresh["click"], fresh["p_true"])
+    row["oracle_rare_auc"] = dl.auc(fresh["click"][rare], fresh["p_true"][rare])
+    for name in ("deepfm", "fm_dnn"):
+        model = train_model(name, data, seed=seed, epochs=RARE_EPOCHS, patience=None).model
+        scores = dl.predict_proba(model, fresh_ids)
+        row[f"{name}_auc"] = dl.auc(fresh["click"], scores)
+        row[f"{name}_rare_auc"] = dl.auc(fresh["click"][rare], scores[rare])
+    row["deepfm_minus_fm_dnn_auc"] = row["deepfm_auc"] - row["fm_dnn_auc"]
+    row["deepfm_minus_fm_dnn_rare_auc"] = row["deepfm_rare_auc"] - row["fm_dnn_rare_auc"]
+    return row
+
+
 # ---- 05 and 07 · the playground's "what if" runs ------------------------------------------------
 
 
 def drop_fm_part(seed: int) -> dict:
-    """Notebook 05, section 6: the playground's DeepFM against its network alone (defaults)."""
+    """Notebook 05, section 7: the playground's DeepFM against its network alone (defaults)."""
     from deepfm_lite.course import playground
 
     deepfm, dnn = playground.run(model="deepfm", seed=seed), playground.run(model="dnn", seed=seed)
@@ -298,13 +330,14 @@ class Claim:
 
 CLAIMS: dict[str, Claim] = {
     "00-preview": Claim(preview, (0, 1, 2), "00_course_map, section 6"),
-    "02-unseen-pair": Claim(unseen_pair, tuple(range(8)), "02_fm_math, section 5b"),
+    "02-unseen-pair": Claim(unseen_pair, tuple(range(8)), "02_fm_math, section 5"),
     "04-pairwise-share": Claim(pairwise_share, (2024, 2025, 2026, 2027),
                                "04_deep_part, section 1"),
     "04-deep-vs-fm": Claim(deep_vs_fm, tuple(range(5)), "04_deep_part, sections 3 and 4"),
     "05-deepfm-gaps": Claim(deepfm_gaps, tuple(range(5)), "05_deepfm, section 4"),
     "05-sharing": Claim(sharing, tuple(range(5)), "05_deepfm, section 5; 06; 08"),
-    "05-playground": Claim(drop_fm_part, (0, 1, 2), "05_deepfm, section 6"),
+    "05-rare-ids": Claim(rare_ids, tuple(range(5)), "05_deepfm, section 6; 08"),
+    "05-playground": Claim(drop_fm_part, (0, 1, 2), "05_deepfm, section 7"),
     "07-playground": Claim(keep_half, (0, 1, 2), "07_hyperparameters, section 4"),
     "08-ladder": Claim(ladder, (0, 1, 2), "08_review, section 3"),
     "09-hashing": Claim(hashing, tuple(range(5)), "09_full_criteo, section 3"),

@@ -10,6 +10,8 @@ Two questions of the course are answered here with small functions:
 * How does DeepFM's one embedding table learn from both parts (paper, Eq. 1)?
   :func:`embedding_gradient_parts` splits the gradient of the loss with respect to the shared
   table into the part that flows through the FM term and the part that flows through the MLP.
+* Where should one shared table matter most? On rows whose ids are rare in training:
+  :func:`rare_id_rows` finds them.
 """
 
 from __future__ import annotations
@@ -228,6 +230,22 @@ def embedding_gradient_parts(model: torch.nn.Module, ids: torch.Tensor, values: 
     return {"fm": fm_part, "deep": deep_part, "total": total}
 
 
+def rare_id_rows(train: pd.DataFrame, frame: pd.DataFrame,
+                 fields: Sequence[str] = ("user_id", "app_id"), at_most: int = 5) -> np.ndarray:
+    """Which rows of ``frame`` carry a rare id: in any of ``fields``, a value that appears at most
+    ``at_most`` times in ``train`` (a value never seen counts as rare). A boolean array."""
+    missing = [field for field in fields if field not in train or field not in frame]
+    if missing:
+        raise KeyError(f"rare_id_rows: no column {missing[0]!r} in both frames")
+    if at_most < 0:
+        raise ValueError(f"at_most must be 0 or more, got {at_most}")
+    rare = np.zeros(len(frame), dtype=bool)
+    for field in fields:
+        seen = frame[field].map(train[field].value_counts()).fillna(0).to_numpy()
+        rare |= seen <= at_most
+    return rare
+
+
 __all__ = ["CELL_FIELDS", "OPPOSITE_CELL", "TOP_CELL", "cell_calibration",
            "embedding_gradient_parts", "pairwise_share", "planted_contrast", "planted_three_way",
-           "three_way_captured", "three_way_contrast"]
+           "rare_id_rows", "three_way_captured", "three_way_contrast"]

@@ -38,8 +38,9 @@ class DeepFM(CTRModel):
     updated by both parts. The other two properties the paper's abstract lists with it come from
     elsewhere: the FM part's pairwise terms replace hand-made crosses, and end-to-end training
     from random vectors replaces pre-training (FM & DNN, with separate tables, needs neither).
-    Sharing bought no accuracy gain that holds across data sets and scales in the course's runs
-    (notebook 05; ``python scripts/seed_ranges.py 05-sharing`` repeats them).
+    Sharing bought no accuracy gain that holds across data sets and scales in the course's runs,
+    rare ids with a small budget included (notebook 05; ``notebooks/measuring.md`` says how they
+    were measured).
     """
 
     name = "deepfm"

@@ -154,3 +154,19 @@ def test_contrast_cells_must_differ_in_every_field(appstore_small):
         analysis.planted_contrast(("teen", "night", "games"), ("50+", "night", "finance"))
     with pytest.raises(ValueError, match="three entries"):
         analysis.planted_contrast(("teen", "night"), ("50+", "morning"))
+
+
+def test_rare_id_rows_counts_each_field_in_the_training_rows():
+    train = pd.DataFrame({"user_id": ["u1"] * 6 + ["u2"] * 2, "app_id": ["a1"] * 8})
+    frame = pd.DataFrame({"user_id": ["u1", "u2", "u3", "u1"], "app_id": ["a1", "a1", "a1", "a9"]})
+    # u1 seen 6 times (frequent), u2 twice, u3 never; a1 eight times, a9 never.
+    assert analysis.rare_id_rows(train, frame).tolist() == [False, True, True, True]
+    assert analysis.rare_id_rows(train, frame, fields=["app_id"]).tolist() == [
+        False, False, False, True]
+    assert analysis.rare_id_rows(train, frame, at_most=1).tolist() == [False, False, True, True]
+
+
+def test_rare_id_rows_names_a_missing_column():
+    with pytest.raises(KeyError, match="'item_id'"):
+        analysis.rare_id_rows(pd.DataFrame({"user_id": []}), pd.DataFrame({"user_id": []}),
+                              fields=["item_id"])
