@@ -213,9 +213,10 @@ def test_static_edition_index_opens_and_links_to_a_notebook_page(tab, tmp_path):
     page = tab
     fetched = []
     page.on("request", lambda request: fetched.append(request.url))
-    page.goto((site / "index.html").as_uri(), wait_until="load")
-    assert page.title() == "deepfm-lite course map"
-    page.locator("a", has_text="05 · DeepFM").click()
+    page.goto((site / "index.html").as_uri(), wait_until="load")  # the language chooser
+    page.locator("a", has_text="English").click()
+    page.wait_for_url("**/en/index.html", timeout=FEEDBACK_TIMEOUT_S * 1000)
+    page.locator("article a", has_text="05 · DeepFM").click()
     page.wait_for_url("**/05_deepfm.html", timeout=FEEDBACK_TIMEOUT_S * 1000)
     heading = page.locator("h1").first.inner_text(timeout=FEEDBACK_TIMEOUT_S * 1000)
     assert heading.startswith("05 · DeepFM")
@@ -223,8 +224,8 @@ def test_static_edition_index_opens_and_links_to_a_notebook_page(tab, tmp_path):
     assert not answer.locator("ul").is_visible()  # folded until the reader asks
     answer.locator("summary").click()
     assert answer.locator("ul").is_visible() and "Answer:" in answer.inner_text()
-    page.locator(".site-nav a", has_text="Course map").click()
-    page.wait_for_url("**/index.html", timeout=FEEDBACK_TIMEOUT_S * 1000)
+    page.locator("a.sidebar-brand").first.click()  # back to the course map
+    page.wait_for_url("**/en/index.html", timeout=FEEDBACK_TIMEOUT_S * 1000)
     assert fetched and all(url.startswith("file://") for url in fetched), fetched
 
 
