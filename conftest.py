@@ -7,6 +7,7 @@ the kernel a learner's JupyterLab starts.
 """
 
 import os
+import re
 from pathlib import Path
 
 os.environ.update(DEEPFM_LITE_PROGRESS="0", DEEPFM_LITE_LANG="en", DEEPFM_LITE_INSTRUCTOR="0")
@@ -52,4 +53,17 @@ def pytest_xdist_auto_num_workers(config) -> int:
 
 # notebooks/exercises and notebooks/solutions are links to the top-level folders, so that
 # `jupyter lab notebooks/` shows them; collect each notebook once, from its own folder.
-collect_ignore = ["notebooks/exercises", "notebooks/solutions"]
+# notebooks/scratch/ is the learner's folder (README: "Experiment freely").
+collect_ignore = ["notebooks/exercises", "notebooks/solutions", "notebooks/scratch"]
+
+# The course's notebooks are NN_name.ipynb (deepfm_lite.course.notebooks, which this mirrors so
+# that collecting imports no torch); a learner's Untitled.ipynb or 05_deepfm-Copy1.ipynb is not
+# compared with anything.
+COURSE_NOTEBOOK = re.compile(r"\d\d_[a-z0-9_]+\.ipynb")
+
+
+def pytest_ignore_collect(collection_path: Path, config) -> bool | None:
+    """Skip notebooks that are not the course's own; decide nothing about other files."""
+    if collection_path.suffix == ".ipynb" and not COURSE_NOTEBOOK.fullmatch(collection_path.name):
+        return True
+    return None

@@ -35,6 +35,8 @@ from pathlib import Path
 
 import nbformat
 
+from deepfm_lite.course.notebooks import course_notebooks
+
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
@@ -169,7 +171,7 @@ def differing_files(only: str | None = None) -> list[str]:
         else:
             problems.append(f"{path.relative_to(ROOT)} (differs from what solutions/ gives)")
     if only is None:
-        for path in sorted(EXERCISES.glob("*.ipynb")):
+        for path in course_notebooks(EXERCISES):
             if path not in expected:
                 problems.append(f"{path.relative_to(ROOT)} (no solutions/{path.name})")
     return problems

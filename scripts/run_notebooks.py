@@ -28,8 +28,11 @@ import nbformat
 from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 
+from deepfm_lite.course.notebooks import course_notebooks
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FOLDERS = ("notebooks", "solutions")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def jupyterlab_kernelspec() -> dict[str, str]:
@@ -57,8 +60,24 @@ def execute(path: Path, timeout: int = 600, save: bool = True) -> float:
         notebook.metadata["kernelspec"] = jupyterlab_kernelspec()
         for cell in notebook.cells:
             cell.metadata.pop("execution", None)  # timestamps of an earlier run
+        drop_widget_views(notebook)
         nbformat.write(notebook, path)
     return seconds
+
+
+def drop_widget_views(notebook: nbformat.NotebookNode) -> int:
+    """Keep only the plain-text stand-in of every widget output; return how many were dropped.
+
+    A widget lives in the kernel that drew it: reopened without that kernel, JupyterLab shows
+    "Error displaying widget: model not found" where it was. The quiz's stand-in says where its
+    buttons appear when the cell runs."""
+    dropped = 0
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("data", {}).pop(WIDGET_VIEW, None) is not None:
+                dropped += 1
+    notebook.metadata.pop("widgets", None)
+    return dropped
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,8 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.busy and not args.time:
         parser.error("--busy goes with --time")
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.busy else None
-    paths = args.paths or sorted(p for folder in DEFAULT_FOLDERS
-                                 for p in (ROOT / folder).glob("[0-9]*.ipynb"))
+    paths = args.paths or [p for folder in DEFAULT_FOLDERS for p in course_notebooks(ROOT / folder)]
     if args.time:
         print("| notebook | seconds (wall clock, fresh kernel) |\n|---|---|")
     try:

@@ -12,6 +12,7 @@ import pytest
 
 import deepfm_lite
 from deepfm_lite import checkpoint
+from deepfm_lite.course.notebooks import course_notebooks
 from deepfm_lite.data import passes
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,7 +41,7 @@ def texts() -> list[tuple[str, str]]:
     """(where, text) for every place a reader is told something."""
     found = [(guide, (REPO / guide).read_text(encoding="utf-8")) for guide in GUIDES]
     for folder in NOTEBOOK_FOLDERS:
-        for path in sorted((REPO / folder).glob("*.ipynb")):
+        for path in course_notebooks(REPO / folder):
             for index, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
                 if cell["cell_type"] == "markdown":
                     found.append((f"{folder}/{path.name} cell {index}", "".join(cell["source"])))

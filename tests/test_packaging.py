@@ -24,39 +24,71 @@ def _pyproject():
     return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
-def test_environment_yml_matches_pyproject():
-    project = _pyproject()["project"]
+LEARNER_INSTALL = 'python -m pip install -c constraints.txt -e ".[course]"'
+MAINTAINER_INSTALL = 'python -m pip install -c constraints.txt -e ".[dev,teach]"'
+
+
+def _freeze():
+    return load_script("scripts/freeze_constraints.py")
+
+
+def test_environment_yml_matches_pyproject_and_the_constraints():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert "conda-forge" in env["channels"]
     deps = env["dependencies"]
-    python = next(d for d in deps if isinstance(d, str) and d.startswith("python"))
-    assert python.replace("python", "") == project["requires-python"]
+    assert "python=3.11" in deps  # the Python the constraints were frozen with
     pip_section = next(d["pip"] for d in deps if isinstance(d, dict) and "pip" in d)
-    assert pip_section == ["-e .[dev]"]  # everything else comes from pyproject
-    torch_floor = next(d for d in project["dependencies"] if d.startswith("torch"))
+    assert pip_section == ["-c constraints.txt", "-e .[course]"]  # the rest from pyproject
     conda_torch = next(d for d in deps if isinstance(d, str) and d.startswith("pytorch"))
-    assert conda_torch.split(">=")[1] == torch_floor.split(">=")[1]
+    assert conda_torch.split("=")[-1] == _freeze().read_constraints()["torch"]
+    assert ".[course,teach]" in (ROOT / "environment.yml").read_text()  # the teaching option
 
 
-def test_runtime_and_dev_dependencies_are_declared():
+def test_runtime_learner_and_maintainer_dependencies_are_declared():
     project = _pyproject()["project"]
-    names = {re.split(r"[<>=\[ ]", d)[0] for d in project["dependencies"]}
+    assert project["requires-python"] == ">=3.11"
+
+    def names(requirements):
+        return {re.split(r"[<>=\[ ]", d)[0] for d in requirements}
+
     assert {"torch", "numpy", "pandas", "matplotlib", "scikit-learn", "tqdm",
-            "ipywidgets"} <= names
-    dev = {re.split(r"[<>=\[ ]", d)[0] for d in project["optional-dependencies"]["dev"]}
-    assert {"pytest", "nbval", "jupyterlab", "ipykernel", "ruff"} <= dev
+            "ipywidgets"} <= names(project["dependencies"])
+    extras = project["optional-dependencies"]
+    assert {"pytest", "pytest-xdist", "nbval", "jupyterlab", "ipykernel"} <= names(
+        extras["course"])
+    # A learner's install brings no maintainer tool; the maintainer's brings the learner's.
+    assert not {"ruff", "playwright", "pyarrow", "sphinx"} & names(extras["course"])
+    assert "deepfm-lite[course]" in extras["dev"]
+    assert {"ruff", "playwright", "pyarrow"} <= names(extras["dev"])
+
+
+def test_the_installed_versions_are_the_constraints():
+    freeze = _freeze()
+    pins, installed = freeze.read_constraints(), freeze.installed_closure()
+    assert not freeze.mismatches(pins, installed), freeze.mismatches(pins, installed)
+    unpinned = sorted(set(installed) - set(pins))
+    assert not unpinned, f"installed but not in constraints.txt: {unpinned}"
+    assert pins["torch"] == "2.13.0"
+
+
+def test_freezing_pins_each_version_without_its_local_label():
+    freeze = _freeze()
+    text = freeze.constraints_text({"numpy": "2.4.6", "torch": "2.13.0+cpu"})
+    assert text.endswith("numpy==2.4.6\ntorch==2.13.0\n") and text.startswith("#")
+    assert freeze.mismatches({"numpy": "2.4.6"}, {"numpy": "2.5.0"}) == [
+        "numpy: installed 2.5.0, constraints.txt says 2.4.6"]
+    assert freeze.mismatches({"torch": "2.13.0"}, {"torch": "2.13.0+cpu"}) == []
 
 
 def test_ci_runs_the_readme_commands():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
-    install = re.search(r"^(python -m pip install -e \"\.\[dev\]\")", readme, re.M)
     test = re.search(r"^(python -m pytest)$", readme, re.M)
-    assert install and test, "README must show the install and test commands"
-    assert "torch==2.13.0" in ci
-    assert install.group(1).replace("install", "install --quiet") in ci
-    teach = 'python -m pip install -e ".[dev,teach]"'
-    assert teach in readme and teach.replace("install", "install --quiet") in ci
+    assert test, "README must show the test command"
+    assert "torch==2.13.0" in ci and "pip install torch==2.13.0 --index-url" in readme
+    for install in (LEARNER_INSTALL, MAINTAINER_INSTALL):
+        assert re.search(rf"^\s*{re.escape(install)}$", readme, re.M), install
+        assert install.replace("install", "install --quiet") in ci, install
     assert re.search(rf"^{re.escape(test.group(1))}$", ci, re.M)
 
 
@@ -66,7 +98,7 @@ def _code_blocks(markdown: str) -> list[str]:
 
 def test_readme_starts_a_learner():
     readme = (ROOT / "README.md").read_text()
-    install = readme.index('python -m pip install -e ".[dev]"')
+    install = readme.index(LEARNER_INSTALL)
     # Where to start, the exercises and how to grade them come before any install detail ...
     for first in ("00_course_map.ipynb", "exercises/", "python -m deepfm_lite progress"):
         assert readme.index(first) < install, first

@@ -64,9 +64,11 @@ def progress_default(flag: bool | None) -> bool:
     return sys.stderr.isatty() if flag is None else flag
 
 
-def add_progress(parser: argparse.ArgumentParser) -> None:
+def add_progress(parser: argparse.ArgumentParser, what: str = "progress bars with rows/s",
+                 ) -> None:
+    """``--progress`` / ``--no-progress``, the same on every command."""
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                        help="progress bars with rows/s (default: on when stderr is a terminal)")
+                        help=f"{what} (default: on when stderr is a terminal)")
 
 
 def add_prepare_parser(commands, add_common) -> None:

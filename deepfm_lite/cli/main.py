@@ -24,6 +24,7 @@ import sys
 import traceback
 import warnings
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 
 from ..data import DATASETS, GroundTruthWarning
@@ -36,10 +37,26 @@ from .arguments import (
     seed_list,
 )
 from .errors import FinishedRunError, UsageError, one_line
-from .files import add_predict_parser, add_prepare_parser, run_predict, run_prepare
+from .files import (
+    add_predict_parser,
+    add_prepare_parser,
+    add_progress,
+    progress_default,
+    run_predict,
+    run_prepare,
+)
 from .train import add_train_parser, run_train, train_output
 
 VERBOSE_VARIABLE = "DEEPFM_LITE_VERBOSE"  # set to 1 to see the traceback of an error
+
+
+def package_version() -> str:
+    """The installed distribution's version (``deepfm-lite``), or "unknown" from a bare source
+    tree that was never installed."""
+    try:
+        return metadata.version("deepfm-lite")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,6 +72,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m deepfm_lite",
                      description="Train and evaluate the course's CTR models.")
+    parser.add_argument("--version", action="version", version=f"deepfm-lite {package_version()}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     add_train_parser(commands, _add_common)
 
@@ -68,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help=", ".join(device_kinds()))
     table2.add_argument("--out", metavar="PATH", help="also save every run as CSV")
     table2.add_argument("--json", action="store_true", help="print the summary as JSON records")
-    table2.add_argument("--progress", action="store_true", help="show a progress bar")
+    add_progress(table2)
     _add_common(table2)
 
     progress = commands.add_parser(
@@ -84,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     progress.add_argument("--submissions", metavar="DIR",
                           help="grade someone else's notebooks DIR/NN_*.ipynb, under limits")
     progress.add_argument("--json", action="store_true", help="print the grades as JSON")
+    add_progress(progress, "a line on stderr as each notebook starts")
     progress.add_argument("--timeout", type=positive_int, default=600,
                           help="seconds one cell may run (default 600)")
     progress.add_argument("--memory-limit", default="4G", metavar="SIZE",
@@ -102,8 +121,8 @@ def run_table2_command(args) -> str:
     require_device(args.device)
     if args.out:
         check_output_file(args.out, "--out", example="runs.csv")
-    results = run_table2(args.dataset, args.scale, seeds=args.seeds, progress=args.progress,
-                         device=args.device)
+    results = run_table2(args.dataset, args.scale, seeds=args.seeds,
+                         progress=progress_default(args.progress), device=args.device)
     summary = table2_summary(results)
     if args.json:
         text = summary.to_json(orient="records")
@@ -157,8 +176,12 @@ def run_progress(args) -> tuple[str, bool]:
         sandbox = choose_sandbox(memory_limit) if limited else None
     except SandboxError as error:
         raise UsageError(str(error)) from None
+    def announce(index: int, path: Path) -> None:
+        print(f"grading {index + 1}/{len(paths)}: {path}", file=sys.stderr, flush=True)
+
     grades = grade_notebooks(paths, args.timeout,
-                             sandbox_for=lambda path: sandbox if path in limited else None)
+                             sandbox_for=lambda path: sandbox if path in limited else None,
+                             on_start=announce if progress_default(args.progress) else None)
     notes = sandbox.describe(args.timeout) if sandbox else []
     if args.json:
         for note in notes:

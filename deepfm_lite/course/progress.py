@@ -55,6 +55,7 @@ from .grading.channel import (
 )
 from .grading.report import CheckVerdict, ExerciseGrade, format_grades, grades_json
 from .grading.sandbox import Sandbox, SandboxKernelManager, working_folder
+from .notebooks import course_notebooks
 
 CELL_TIMEOUT_S = 600  # the longest cell of an exercise trains a few models: about a minute
 SETUP_TIMEOUT_S = 300  # starting to import the checks (PyTorch) on a busy machine
@@ -299,11 +300,15 @@ def grade_notebook(path: Path | str, timeout: int = CELL_TIMEOUT_S,
 
 def grade_notebooks(paths: Sequence[Path], timeout: int = CELL_TIMEOUT_S,
                     sandbox_for: Callable[[Path], Sandbox | None] = lambda path: None,
+                    on_start: Callable[[int, Path], None] | None = None,
                     ) -> list[ExerciseGrade]:
     """Grade each notebook (``sandbox_for(path)`` says under which limits); a notebook the
-    grader fails on is that notebook's grade, and the others are still graded."""
+    grader fails on is that notebook's grade, and the others are still graded.
+    ``on_start(index, path)``, if given, is called before each notebook (a progress line)."""
     grades = []
-    for path in map(Path, paths):
+    for index, path in enumerate(map(Path, paths)):
+        if on_start is not None:
+            on_start(index, path)
         try:
             grades.append(grade_notebook(path, timeout, sandbox_for(path)))
         except Exception as error:  # a fault of the grader's own: reported as one, in words
@@ -330,7 +335,7 @@ def exercise_paths(folder: Path | str = "exercises") -> list[Path]:
     if not folder.is_dir():
         raise FileNotFoundError(f"no folder {folder}: run from the top of the repository or "
                                 "name the exercise notebooks to grade")
-    paths = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    paths = course_notebooks(folder)
     if not paths:
         raise FileNotFoundError(f"no exercise notebooks (NN_name.ipynb) in {folder}")
     return paths

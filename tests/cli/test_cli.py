@@ -152,3 +152,29 @@ def test_table2_command(capsys, tmp_path, monkeypatch):
 def test_table2_bad_seeds(capsys):
     code, _, err = _run(capsys, "table2", "--seeds", "a,b")
     assert code == 2 and "seeds" in err
+
+
+def test_version_prints_the_installed_distribution_version(capsys):
+    from importlib import metadata
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["--version"])
+    assert stopped.value.code == 0
+    assert capsys.readouterr().out.strip() == f"deepfm-lite {metadata.version('deepfm-lite')}"
+
+
+@pytest.mark.parametrize("command", ["train", "table2", "progress", "prepare", "predict"])
+def test_every_command_takes_progress_and_no_progress(capsys, command):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    assert "--progress, --no-progress" in " ".join(capsys.readouterr().out.split())
+
+
+def test_the_grading_command_announces_each_notebook_on_stderr(capsys, tmp_path):
+    broken = tmp_path / "01_logloss_auc.ipynb"
+    broken.write_text("not json", encoding="utf-8")
+    code, out, err = _run(capsys, "progress", str(broken), "--progress", "--timeout", "30")
+    assert code == 1 and "not a notebook" in out
+    assert f"grading 1/1: {broken}" in err
+    code, out, err = _run(capsys, "progress", str(broken), "--no-progress", "--timeout", "30")
+    assert code == 1 and "grading" not in err

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from deepfm_lite.course.notebooks import course_notebooks
+
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = sorted(path for folder in ("notebooks", "solutions", "exercises")
-                   for path in (ROOT / folder).glob("[0-9]*.ipynb"))
+NOTEBOOKS = [path for folder in ("notebooks", "solutions", "exercises")
+             for path in course_notebooks(ROOT / folder)]
 MAINTAINER_TALK = re.compile(
     r"nbval|pytest|test suite|the tests\b|not compared by|quiet machine|shared by several|"
     r"when (?:we|this notebook was) wr|was written|written on|this machine", re.IGNORECASE)

@@ -7,8 +7,10 @@ import nbformat
 import pytest
 from repo_scripts import load_script
 
+from deepfm_lite.course.notebooks import course_notebooks
+
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = course_notebooks(ROOT / "notebooks")
 EXPECTED = ["00_course_map", "01_ctr_basics", "02_fm_math", "03_embeddings", "04_deep_part",
             "05_deepfm", "06_experiments", "07_hyperparameters", "08_review", "09_full_criteo"]
 
@@ -109,3 +111,24 @@ def test_run_notebooks_time_prints_a_table_and_saves_nothing(tmp_path, capsys):
     assert lines[0].startswith("| notebook | seconds")
     assert re.fullmatch(r"\| `01_tiny` \| \d+\.\d \|", lines[2]), lines
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("path", [*NOTEBOOKS, *course_notebooks(ROOT / "solutions")],
+                         ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_saved_outputs_hold_no_widget_a_reopened_notebook_cannot_draw(path):
+    notebook = nbformat.read(path, as_version=4)
+    widgets = [index for index, cell in enumerate(notebook.cells)
+               for output in cell.get("outputs", [])
+               if "application/vnd.jupyter.widget-view+json" in output.get("data", {})]
+    assert not widgets and "widgets" not in notebook.metadata, widgets
+
+
+def test_saving_keeps_a_widgets_plain_text_stand_in():
+    run_notebooks = load_script("scripts/run_notebooks.py")
+    cell = nbformat.v4.new_code_cell("quiz.ask('00.x')", outputs=[nbformat.v4.new_output(
+        "display_data", data={"text/plain": "(Answer buttons appear here.)",
+                              run_notebooks.WIDGET_VIEW: {"model_id": "abc"}})])
+    notebook = nbformat.v4.new_notebook(cells=[cell], metadata={"widgets": {"state": {}}})
+    assert run_notebooks.drop_widget_views(notebook) == 1
+    assert notebook.cells[0].outputs[0].data == {"text/plain": "(Answer buttons appear here.)"}
+    assert "widgets" not in notebook.metadata

@@ -181,3 +181,12 @@ def test_in_a_kernel_the_panel_comes_with_the_text_fallback(monkeypatch):
     bundle = shown[0]
     assert bundle["text/plain"] == playground.usage()  # what a plain-text front end shows
     assert bundle[panel_module.WIDGET_VIEW]["model_id"] == panel.widget.model_id
+
+
+def test_the_panel_fits_a_half_width_panel():
+    panel = Playground()
+    settings = panel.widget.children[0]
+    assert settings.layout.flex_flow == "row wrap"  # the three columns wrap when narrow
+    assert panel.plot.layout.width == "100%" and panel.plot.layout.height == "auto"
+    assert panel.table_output.layout.overflow == "auto"  # a wide table scrolls, never cut off
+    assert panel.widget.layout.max_width == "100%"

@@ -134,8 +134,12 @@ class Playground:
         self.train_button.on_click(self._on_train)
         self.stop_button.on_click(lambda _button: self.stop())
         self.status = widgets.HTML("<p>Choose the settings and press <b>Train</b>.</p>")
-        self.plot = widgets.Image(value=draw_epochs([], None), format="png")
-        self.table_output = widgets.Output()
+        # Fits a half-width panel: the plot scales down, the table scrolls sideways.
+        self.plot = widgets.Image(value=draw_epochs([], None), format="png",
+                                  layout=widgets.Layout(width="100%", max_width="800px",
+                                                        height="auto"))
+        self.table_output = widgets.Output(layout=widgets.Layout(max_width="100%",
+                                                                 overflow="auto"))
         for name in ("train_button", "stop_button", "status", "plot", "table_output"):
             getattr(self, name).add_class(f"deepfm-playground-{name.replace('_', '-')}")
         self.widget = self._layout()
@@ -252,10 +256,11 @@ class Playground:
     def _layout(self) -> widgets.Widget:
         names = list(self.inputs)
         columns = [widgets.VBox([self.inputs[n] for n in names[i:i + 3]]) for i in (0, 3, 6)]
-        buttons = widgets.HBox([self.train_button, self.stop_button])
+        settings = widgets.HBox(columns, layout=widgets.Layout(flex_flow="row wrap"))  # narrow:
+        buttons = widgets.HBox([self.train_button, self.stop_button])  # columns go one under
         hint = widgets.HTML(f"<p><i>{html.escape(TIME_HINT)}</i></p>")
-        box = widgets.VBox([widgets.HBox(columns), buttons, hint, self.status, self.plot,
-                            self.table_output])
+        box = widgets.VBox([settings, buttons, hint, self.status, self.plot, self.table_output],
+                           layout=widgets.Layout(max_width="100%"))
         box.add_class("deepfm-playground")
         return box
 
