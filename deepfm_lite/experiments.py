@@ -166,10 +166,11 @@ def run_experiments(configs: Sequence[dict], data: SplitData, seeds: Iterable[in
     if num_threads is not None and int(num_threads) < 1:
         raise ValueError(f"num_threads must be >= 1 or None, got {num_threads}")
 
-    from tqdm.auto import tqdm
 
     threads_before = torch.get_num_threads()
-    rows, bar = [], tqdm(total=len(checked) * len(seeds), disable=not show, desc="experiments")
+    rows = []
+    bar = settings.progress_bar(total=len(checked) * len(seeds), disable=not show,
+                                desc="experiments")
     try:
         if num_threads is not None:
             torch.set_num_threads(int(num_threads))

@@ -215,10 +215,8 @@ def show_progress(progress: bool | None) -> bool:
 
 
 def progress_bar(show: bool, desc: str, total: int, unit: str):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, disable=not show,
-                leave=False, file=sys.stderr)
+    return settings.progress_bar(total=total, desc=desc, unit=unit, unit_scale=True,
+                                 disable=not show, leave=False)
 
 
 # ---- reading chunks --------------------------------------------------------------------------

@@ -336,7 +336,6 @@ def _fit_ranks(model: nn.Module, train: EncodedData, valid: EncodedData | None,
     global_batch = batch_size * world
     history, stopping = [], EarlyStopping(patience)
 
-    from tqdm.auto import tqdm
 
     for epoch in range(1, epochs + 1):
         model.train()
@@ -345,7 +344,9 @@ def _fit_ranks(model: nn.Module, train: EncodedData, valid: EncodedData | None,
         parts = list(batch_slices(len(train), global_batch))
         total_loss = torch.zeros((), device=device)
         step_losses = []
-        for part in tqdm(parts, disable=not show, desc=f"epoch {epoch}/{epochs}", leave=False):
+        bar = settings.progress_bar(parts, disable=not show, desc=f"epoch {epoch}/{epochs}",
+                                    leave=False)
+        for part in bar:
             rows = order[part]
             mine = rows[rank_block(len(rows), context)]  # this rank's block of the batch
             share = _step(parallel, optimizer, scaler, precision, train, mine, len(rows),

@@ -203,8 +203,6 @@ def fit(model: nn.Module, train: EncodedData, valid: EncodedData | None = None, 
     pretrain(model, train, batch_size=batch_size, lr=lr, seed=seed, device=target)
     pretrain_seconds = time.perf_counter() - start
 
-    from tqdm.auto import tqdm  # imported here: notebooks that never train skip its start-up
-
     for epoch in range(1, epochs + 1):
         model.train()
         start = time.perf_counter()
@@ -215,7 +213,9 @@ def fit(model: nn.Module, train: EncodedData, valid: EncodedData | None = None, 
         total_loss = torch.zeros((), device=target)
         parts = list(batch_slices(len(train), batch_size))
         step_losses = []  # on the device: read only if the epoch's loss is not finite
-        for part in tqdm(parts, disable=not show, desc=f"epoch {epoch}/{epochs}", leave=False):
+        bar = settings.progress_bar(parts, disable=not show, desc=f"epoch {epoch}/{epochs}",
+                                    leave=False)
+        for part in bar:
             rows = order[part]
             # to_device: on a GPU, from pinned memory without blocking; on the CPU, nothing
             batch_ids, batch_values, batch_labels = (to_device(t[rows], target)
