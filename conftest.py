@@ -54,7 +54,11 @@ def pytest_xdist_auto_num_workers(config) -> int:
 # notebooks/exercises and notebooks/solutions are links to the top-level folders, so that
 # `jupyter lab notebooks/` shows them; collect each notebook once, from its own folder.
 # notebooks/scratch/ is the learner's folder (README: "Experiment freely").
-collect_ignore = ["notebooks/exercises", "notebooks/solutions", "notebooks/scratch"]
+# The Chinese edition is collected from zh/ (notebooks/zh links to zh/notebooks, whose
+# exercises, solutions and glossary link back to the English ones).
+collect_ignore = ["notebooks/exercises", "notebooks/solutions", "notebooks/scratch",
+                  "notebooks/zh", "zh/notebooks/exercises", "zh/notebooks/solutions",
+                  "zh/datasets"]
 
 # The course's notebooks are NN_name.ipynb (deepfm_lite.course.notebooks, which this mirrors so
 # that collecting imports no torch); a learner's Untitled.ipynb or 05_deepfm-Copy1.ipynb is not

@@ -87,7 +87,13 @@ EN_INTRO = (
     "[glossary](glossary.md); how the numbers were measured is in the "
     "[measuring appendix](measuring.md).")
 
-# A Chinese edition (issue 28) is one more entry, with its own source folders.
+ZH_INTRO = (
+    "课程的全部笔记本及其保存的输出，无需运行即可阅读。小测先显示题目；想好答案后再展开"
+    "“Answer and explanations”。要运行代码、用按钮答题和做练习，请在 JupyterLab 中打开笔记本"
+    "（`jupyter lab notebooks/`，中文版在 `zh` 文件夹）。中英术语见[术语表](glossary.md)；"
+    "数字是怎样测出来的，见[附录](measuring.md)。练习和参考答案目前只有英文版。")
+
+# Each language is one entry, with its own source folders.
 EDITIONS: dict[str, Edition] = {
     "en": Edition(
         name="English", language="en", title="deepfm-lite: the readable edition",
@@ -96,6 +102,14 @@ EDITIONS: dict[str, Edition] = {
                Part("solutions", "solutions", "Solutions (open after trying the exercise)")),
         appendices=("notebooks/glossary.md", "notebooks/measuring.md"),
         download="Download this notebook ({name})", appendix_heading="Appendices"),
+    "zh": Edition(
+        name="中文", language="zh_CN", title="deepfm-lite：网页版课程",
+        intro=ZH_INTRO,
+        parts=(Part("zh/notebooks", "", "章节"),
+               Part("exercises", "exercises", "练习（英文）"),
+               Part("solutions", "solutions", "参考答案（英文，做完练习再看）")),
+        appendices=("zh/notebooks/glossary.md", "zh/notebooks/measuring.md"),
+        download="下载这个笔记本（{name}）", appendix_heading="附录"),
 }
 
 
@@ -184,13 +198,15 @@ def site_target(target: str) -> str:
     """Where a link of a notebook or appendix points in the site (external links unchanged).
 
     ``x.ipynb`` becomes ``x.html``, the chapters sit at the edition's root (so
-    ``../notebooks/x.ipynb`` becomes ``../x.html``), and ``glossary.md`` or ``measuring.md``
-    become their ``.html`` pages; anchors are kept.
+    ``../notebooks/x.ipynb`` becomes ``../x.html``), ``zh/x.ipynb`` (the Chinese edition)
+    ``../zh/x.html``, and ``glossary.md`` or ``measuring.md`` become their ``.html`` pages;
+    anchors are kept.
     """
     if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE) or target.startswith("#"):
         return target
     target = re.sub(r"\.ipynb(?=$|#)", ".html", target)
     target = re.sub(r"^((?:\.\./)+)notebooks/", r"\1", target)
+    target = re.sub(r"^zh/", "../zh/", target)  # into the Chinese edition, beside this one
     return re.sub(r"(^|/)(glossary|measuring)\.md(?=$|#)", r"\1\2.html", target)
 
 

@@ -31,7 +31,7 @@ from nbclient import NotebookClient
 from deepfm_lite.course.notebooks import course_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_FOLDERS = ("notebooks", "solutions")
+DEFAULT_FOLDERS = ("notebooks", "solutions", "zh/notebooks")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 

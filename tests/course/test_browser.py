@@ -415,3 +415,20 @@ def test_exercise_opens_from_the_course_maps_link_under_jupyter_lab_notebooks(la
     state = page.evaluate(DOCUMENT_STATE_JS, relative)
     assert state == {"path": relative, "dirty": False}, f"opening {relative} modified it: {state}"
     assert COURSE_MAP.read_bytes() == before
+
+
+def test_a_chinese_notebook_opened_from_the_zh_folder_answers_in_chinese(lab):
+    chinese = REPO / "zh" / "notebooks" / NOTEBOOK.name
+    before = chinese.read_bytes()
+    index, question_id, _ = first_quiz(chinese)
+    question = quiz.get(question_id)
+    wrong = next(o.letter for o in question.options if o.letter != question.answer)
+    page = lab.page
+    _open_notebook(page, lab.base, lab.token, f"zh/{NOTEBOOK.name}", lab.log_path)
+    _run_one_cell(page, index, lab.log_path)
+
+    shown = " ".join(page.locator(".jp-NotebookPanel:visible .jp-Notebook").inner_text().split())
+    assert " ".join(question.question["zh"].split()) in shown, "the question is not in Chinese"
+    expected = quiz.check(question_id, wrong, lang="zh").text
+    assert _answer_first_quiz(page, wrong) == " ".join(expected.split())
+    assert chinese.read_bytes() == before, "the browser run wrote the Chinese notebook"

@@ -205,8 +205,16 @@ def test_search_page_and_index_cover_the_chapters(site):
 
 
 def test_the_chooser_links_each_edition(site):
-    assert links(site / "index.html") == ["en/index.html"]
+    assert links(site / "index.html") == ["en/index.html", "zh/index.html"]
     assert "../index.html" in links(site / "en" / "05_deepfm.html")
+
+
+def test_each_chapter_links_to_itself_in_the_other_language(site):
+    for chapter in course_notebooks(REPO / "notebooks"):
+        page = f"{chapter.stem}.html"
+        assert f"../zh/{page}" in links(site / "en" / page), page
+        assert f"../en/{page}" in links(site / "zh" / page), page
+    assert "中文" in (site / "zh" / "05_deepfm.html").read_text(encoding="utf-8")
 
 
 def test_a_second_edition_gets_switch_links_to_the_pages_it_shares(tmp_path):
@@ -227,11 +235,12 @@ def test_a_quick_build_of_some_notebooks_from_the_command_line(tmp_path, capsys)
     (out / "stale.html").write_text("left from an older build")
     assert build_site.main(["--out", str(out), "--only", "07"]) == 0
     printed = capsys.readouterr()
-    assert "wrote 7 pages" in printed.out  # 07, its exercise and solution, 4 more
+    assert "wrote 13 pages" in printed.out  # per edition: 07, its exercise and solution, 3 more
     assert printed.err == ""  # no warning from Sphinx
     assert not (out / "stale.html").exists()
     pages = {p.relative_to(out).as_posix() for p in out.rglob("*.html")}
-    assert pages == {
-        "index.html", "en/index.html", "en/07_hyperparameters.html",
-        "en/exercises/07_ablation.html", "en/solutions/07_ablation.html", "en/glossary.html",
-        "en/measuring.html", "en/search.html", "en/genindex.html"}
+    per_edition = {"index.html", "07_hyperparameters.html", "exercises/07_ablation.html",
+                   "solutions/07_ablation.html", "glossary.html", "measuring.html",
+                   "search.html", "genindex.html"}
+    assert pages == {"index.html"} | {f"{code}/{page}" for code in ("en", "zh")
+                                      for page in per_edition}
